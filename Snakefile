@@ -1,0 +1,55 @@
+# mtlner: multitask biomedical NER (Rodriguez, Nguyen & McInnes 2022) as a Snakemake workflow.
+#
+#   snakemake --cores 2 --configfile config/demo.yaml     # offline demo (make demo)
+#   snakemake --cores N                                    # full paper grid (config.yaml)
+#   snakemake -R figures tables                            # redraw figures/tables, no retraining
+#
+# Stages (one rule file each): corpus -> windows -> train (STL, MTL, entity ablation) -> report.
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+# config.yaml is the default; a --configfile replaces it instead of being merged into it
+# (Snakemake would otherwise add the demo's tasks to the paper's 22).
+if not config:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/resources.smk"
+include: "workflow/rules/huner.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/windows.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_tables(),
+        all_figures(),
+    default_target: True
+
+
+# Named targets for parts of the grid, e.g. `snakemake --cores 4 stl`.
+rule corpora:
+    input:
+        corpus_stats(),
+
+
+rule stl:
+    input:
+        stl_metrics(),
+
+
+rule mtl:
+    input:
+        mtl_metrics(),
+
+
+rule entity_ablation:
+    input:
+        entity_ablation_metrics(),

@@ -1,0 +1,220 @@
+"""Command-line entry points; the Snakemake rules call these, and so can users.
+
+    mtlner prepare   normalise one task's CoNLL split files and count them (Table 1)
+    mtlner windows   tokenise and pack one task into encoder windows (cached)
+    mtlner train     train STL / MTL / STL-from-MTL, select on dev, score on test
+    mtlner collect   gather metrics.json files into one long CSV
+    mtlner tables    paper-style tables (CSV + Markdown) from the collected results
+    mtlner figures   figures (PNG + SVG) from the collected results
+
+Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from .atomic import write_json
+from .errors import UserError
+
+log = logging.getLogger("mtlner")
+
+
+def _prepare(args) -> None:
+    from .corpus import SPLITS, read_conll, split_stats, write_conll
+
+    stats = {"task": args.task, "entity_type": args.entity, "dataset": args.dataset or args.task, "splits": {}, "warnings": []}
+    for split in SPLITS:
+        docs, report = read_conll(Path(args.input_dir) / f"{split}.tsv")
+        stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
+        stats["warnings"] += report.warnings
+        write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
+    write_json(Path(args.out_dir) / "stats.json", stats)
+
+
+def _windows(args) -> None:
+    from .corpus import SPLITS, read_conll
+    from .model import load_tokenizer
+    from .windows import build_windows, save_windows, window_stats
+
+    tokenizer = load_tokenizer(args.encoder)
+    summary = {"encoder": args.encoder, "max_length": args.max_length}
+    started = time.perf_counter()
+    words = 0
+    for split in SPLITS:
+        path = Path(args.corpus_dir) / f"{split}.tsv"
+        docs, _ = read_conll(path)
+        windows = build_windows(docs, tokenizer, args.max_length, source=str(path))
+        save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
+        summary[split] = window_stats(windows)
+        words += summary[split]["words"]
+    summary["words_per_second"] = round(words / (time.perf_counter() - started), 1)
+    write_json(Path(args.out_dir) / "stats.json", summary)
+
+
+def _parse_task(spec: str) -> tuple[str, str, Path]:
+    parts = spec.split("=")
+    if len(parts) != 3:
+        raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
+    return parts[0], parts[1], Path(parts[2])
+
+
+def _train(args) -> None:
+    import torch
+
+    from .model import MultiTaskTagger, load_tokenizer
+    from .train import Task, TrainConfig, train, write_predictions
+    from .windows import ablate, load_windows
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    out_dir = Path(args.out_dir)
+    tasks = []
+    for spec in args.task:
+        name, entity, wdir = _parse_task(spec)
+        train_windows, _ = load_windows(wdir / "train.pt")
+        kept = ablate(train_windows, args.ablation, seed=args.seed)
+        tasks.append(
+            Task(
+                name,
+                entity,
+                kept,
+                load_windows(wdir / "dev.pt")[0],
+                load_windows(wdir / "test.pt")[0],
+                train_total=len(train_windows),
+            )
+        )
+    torch.manual_seed(args.seed)  # head initialisation
+    model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    tokenizer = load_tokenizer(args.tokenizer or args.init)
+    work_dir = out_dir / ".work"
+    results = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
+    predictions = results.pop("_predictions")
+    for name, (gold, pred) in predictions.items():
+        write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
+    if args.save_model:
+        model.to("cpu").save(out_dir / "model", tokenizer, extra={"kind": args.kind, "seed": args.seed})
+    results = {
+        "kind": args.kind,
+        "ablation": args.ablation,
+        "seed": args.seed,
+        "without": args.without,
+        "init": args.init,
+        **results,
+    }
+    write_json(out_dir / "metrics.json", results)
+    shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _collect(args) -> None:
+    from .results import collect_metrics
+
+    frame = collect_metrics(args.metrics)
+    from .atomic import atomic_path
+
+    with atomic_path(args.out) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def _tables(args) -> None:
+    from .tables import write_all_tables
+
+    write_all_tables(args.results, args.corpus_stats, args.out_dir, paper_dir=args.paper_dir)
+
+
+def _figures(args) -> None:
+    from .plots import write_all_figures
+
+    write_all_figures(args.results, args.corpus_stats, args.out_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .train import TrainConfig
+
+    parser = argparse.ArgumentParser(prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="normalise and count one task's corpus")
+    p.add_argument("--task", required=True)
+    p.add_argument("--entity", required=True)
+    p.add_argument("--dataset")
+    p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(run=_prepare)
+
+    p = sub.add_parser("windows", help="tokenise and window one task")
+    p.add_argument("--corpus-dir", required=True)
+    p.add_argument("--encoder", required=True, help="local path, hub name, or packaged:minilm")
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(run=_windows)
+
+    p = sub.add_parser("train", help="train and evaluate STL/MTL")
+    p.add_argument("--task", action="append", required=True, help="NAME=ENTITY=WINDOWS_DIR (repeat for MTL)")
+    p.add_argument("--init", required=True, help="encoder to start from: hub name, path, or a saved model folder")
+    p.add_argument("--tokenizer", help="tokenizer the windows were built with (default: --init)")
+    p.add_argument("--kind", default="stl", choices=["stl", "mtl", "stl_from_mtl"])
+    p.add_argument("--ablation", type=float, default=0.0, help="fraction of training windows removed")
+    p.add_argument("--without", default=None, help="entity type left out (entity ablation)")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--save-model", action="store_true")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch default)")
+    for f in fields(TrainConfig):
+        if f.name == "seed":
+            p.add_argument("--seed", type=int, default=f.default)
+        elif f.type in ("bool", bool):
+            p.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(f.type)]
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+    p.set_defaults(run=_train)
+
+    p = sub.add_parser("collect", help="gather metrics.json files into one CSV")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=_collect)
+
+    for name, func, what in (("tables", _tables, "paper-style tables"), ("figures", _figures, "figures")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("--results", required=True, help="CSV written by 'mtlner collect'")
+        p.add_argument("--corpus-stats", nargs="+", required=True, help="stats.json files written by 'mtlner prepare'")
+        p.add_argument("--out-dir", required=True)
+        if name == "tables":
+            p.add_argument("--paper-dir", help="folder with the paper's tables as CSV, for side-by-side comparison")
+        p.set_defaults(run=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .train import Preempted
+
+    try:
+        args.run(args)
+    except UserError as err:
+        print(f"mtlner {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except Preempted as err:
+        print(f"mtlner {args.command}: {err}; rerun the same command (snakemake --rerun-incomplete) to resume", file=sys.stderr)
+        return 143
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

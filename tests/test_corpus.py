@@ -1,0 +1,85 @@
+import logging
+
+import pytest
+from conftest import conll, write
+
+from mtlner.corpus import mention_spans, read_conll, split_stats, write_conll
+from mtlner.errors import UserError
+
+
+def test_reads_documents_sentences_and_normalises_types(tmp_path):
+    text = "-DOCSTART-\tO\n\n" + conll("IL-2/B-Gene induces/O p53/B-Gene ./O", "nothing/O here/O") + "\n-DOCSTART-\tO\n\n" + conll("HeLa/B-CL cells/I-CL")
+    docs, report = read_conll(write(tmp_path / "train.tsv", text))
+    assert len(docs) == 2
+    assert [s.tokens for s in docs[0].sentences] == [["IL-2", "induces", "p53", "."], ["nothing", "here"]]
+    assert docs[0].sentences[0].tags == ["B", "O", "B", "O"]
+    assert docs[1].sentences[0].tags == ["B", "I"]
+    assert docs[0].sentences[0].line == 3
+    assert report.entity_types_seen == {"Gene": 2, "CL": 1}
+
+
+def test_iobes_is_converted_to_iob2(tmp_path):
+    path = write(tmp_path / "t.tsv", conll("a/S-X b/O c/B-X d/I-X e/E-X"))
+    docs, report = read_conll(path)
+    assert docs[0].sentences[0].tags == ["B", "O", "B", "I", "I"]
+    assert report.converted_iobes == 2
+
+
+def test_i_without_b_is_repaired_with_a_warning(tmp_path, caplog):
+    path = write(tmp_path / "t.tsv", conll("a/O b/I-X c/I-X", "d/I-X"))
+    with caplog.at_level(logging.WARNING):
+        docs, report = read_conll(path)
+    assert docs[0].sentences[0].tags == ["O", "B", "I"]
+    assert docs[0].sentences[1].tags == ["B"]
+    assert report.repaired_i_without_b == 2
+    assert f"{path}:2" in caplog.text
+
+
+def test_space_separated_multi_column_lines_use_first_and_last(tmp_path):
+    docs, _ = read_conll(write(tmp_path / "t.tsv", "Aspirin NN B-Chemical\nworks VBZ O\n"))
+    assert docs[0].sentences[0].tokens == ["Aspirin", "works"]
+    assert docs[0].sentences[0].tags == ["B", "O"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("good\tO\nbad\n", "t.tsv:2: expected 'token<TAB>tag'"),
+        ("good\tO\nbad\tX-Gene\n", "t.tsv:2: tag 'X-Gene' is not in the IOB2/IOBES scheme"),
+        ("\n\n", "no sentences found (empty split)"),
+    ],
+)
+def test_bad_input_names_file_and_line(tmp_path, text, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_conll(write(tmp_path / "t.tsv", text))
+
+
+def test_missing_file_and_non_utf8_are_clear_errors(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        read_conll(tmp_path / "nope.tsv")
+    bad = tmp_path / "latin.tsv"
+    bad.write_bytes("Stra\xdfe\tO\n".encode("latin-1"))
+    with pytest.raises(UserError, match="not UTF-8"):
+        read_conll(bad)
+
+
+def test_write_then_read_round_trips(tmp_path):
+    docs, _ = read_conll(write(tmp_path / "a.tsv", conll("x/B-A y/I-A z/O", "w/B-A")))
+    write_conll(docs, tmp_path / "b.tsv", "gene")
+    text = (tmp_path / "b.tsv").read_text()
+    assert "x\tB-gene\ny\tI-gene\nz\tO" in text
+    again, _ = read_conll(tmp_path / "b.tsv")
+    assert [s.tags for s in again[0].sentences] == [s.tags for s in docs[0].sentences]
+
+
+def test_mention_spans_and_stats():
+    assert mention_spans(["B", "I", "O", "B", "B", "I", "I"]) == [(0, 2), (3, 4), (4, 7)]
+    assert mention_spans(["I", "I", "O"]) == [(0, 2)]
+    from mtlner.corpus import Document, Sentence
+
+    docs = [Document([Sentence(["a", "b", "c", "a"], ["B", "I", "O", "B"]), Sentence(["a", "b"], ["B", "I"])])]
+    stats = split_stats(docs)
+    assert stats["mentions"] == 3
+    assert stats["unique_mentions"] == 2  # "a b" twice, "a" once
+    assert stats["tokens"] == 6
+    assert stats["density"] == pytest.approx(0.5)

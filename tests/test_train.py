@@ -1,0 +1,99 @@
+import random
+
+import pytest
+import torch
+
+from mtlner.corpus import read_conll
+from mtlner.model import MultiTaskTagger
+from mtlner.train import Task, TrainConfig, length_batches, plan_epoch, round_robin, train
+from mtlner.windows import build_windows
+
+from conftest import DEMO_CORPORA
+
+
+def test_round_robin_takes_one_batch_per_task_in_turn():
+    per_task = {"a": ["a1", "a2", "a3"], "b": ["b1"], "c": ["c1", "c2"]}
+    plan = round_robin(per_task)
+    assert [batch for _, batch in plan] == ["a1", "b1", "c1", "a2", "c2", "a3"]
+    assert [task for task, _ in plan] == ["a", "b", "c", "a", "c", "a"]
+
+
+def test_round_robin_upsampling_cycles_small_tasks():
+    per_task = {"a": ["a1", "a2", "a3"], "b": ["b1"], "c": ["c1", "c2"]}
+    plan = round_robin(per_task, upsample=True)
+    assert [batch for _, batch in plan] == ["a1", "b1", "c1", "a2", "b1", "c2", "a3", "b1", "c1"]
+
+
+def test_length_batches_cover_every_window_once_within_budget():
+    rng = random.Random(3)
+    lengths = [rng.randint(5, 120) for _ in range(300)]
+    batches = length_batches(lengths, batch_size=16, max_tokens=512, rng=random.Random(1))
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(300))
+    for b in batches:
+        assert len(b) <= 16
+        assert max(lengths[i] for i in b) * len(b) <= 512 or len(b) == 1
+    again = length_batches(lengths, batch_size=16, max_tokens=512, rng=random.Random(1))
+    assert again == batches
+    # bucketing keeps padding low: padded tokens within 25% of real tokens here
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    assert padded < 1.25 * sum(lengths)
+
+
+def _task(name, tokenizer, entity, max_length=64, limit=None):
+    folder = DEMO_CORPORA / name
+    splits = {}
+    for split in ("train", "dev", "test"):
+        docs, _ = read_conll(folder / f"{split}.tsv")
+        splits[split] = build_windows(docs, tokenizer, max_length)[:limit]
+    return Task(name, entity, splits["train"], splits["dev"], splits["test"])
+
+
+def test_each_training_window_is_seen_once_per_epoch(tokenizer):
+    tasks = [_task("gene_demo_a", tokenizer, "gene"), _task("species_demo", tokenizer, "species")]
+    plan = plan_epoch(tasks, TrainConfig(batch_size=4, max_tokens=256), random.Random(0))
+    for t in tasks:
+        seen = sorted(i for name, batch in plan if name == t.name for i in batch)
+        assert seen == list(range(len(t.train)))
+    # the first steps alternate between tasks
+    assert [name for name, _ in plan[:4]] == ["gene_demo_a", "species_demo"] * 2
+
+
+@pytest.mark.slow
+def test_stl_training_learns_and_selects_best_dev_epoch(tokenizer, tmp_path):
+    torch.manual_seed(0)
+    task = _task("gene_demo_b", tokenizer, "gene")
+    model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
+    cfg = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_tokens=512, progress=False, checkpoint=False)
+    result = train(model, tokenizer, [task], cfg, tmp_path / "work")
+    dev_scores = [h["dev_selection_score"] for h in result["history"]]
+    assert result["best_epoch"] == 1 + dev_scores.index(max(dev_scores))
+    test = result["tasks"][task.name]["test"]
+    assert test["word"]["f1"] > 0.5, test  # a majority-class (all O) tagger scores 0
+    assert test["entity"]["gold"] > 0
+    assert result["tasks"][task.name]["dev"]["word"]["f1"] == pytest.approx(max(dev_scores))
+
+
+def test_stl_from_mtl_starts_from_the_mtl_encoder_weights(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    mtl = MultiTaskTagger.create("packaged:minilm", {"a": "gene", "b": "species"})
+    with torch.no_grad():  # make the MTL encoder differ from the pretrained one
+        for p in mtl.encoder.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    mtl.save(tmp_path / "model", tokenizer)
+    stl = MultiTaskTagger.create(str(tmp_path / "model"), {"c": "cell_line"})
+    pretrained = MultiTaskTagger.create("packaged:minilm", {"c": "cell_line"})
+    mtl_state, stl_state = mtl.encoder.state_dict(), stl.encoder.state_dict()
+    assert mtl_state.keys() == stl_state.keys()
+    assert all(torch.equal(mtl_state[k], stl_state[k]) for k in mtl_state)
+    assert not all(torch.equal(pretrained.encoder.state_dict()[k], stl_state[k]) for k in stl_state)
+    assert list(stl.heads) == ["c"]  # fresh head for the new task only
+
+
+def test_saved_model_loads_back_with_its_heads(tmp_path, tokenizer):
+    model = MultiTaskTagger.create("packaged:minilm", {"a": "gene"})
+    model.save(tmp_path / "m", tokenizer, extra={"kind": "mtl"})
+    loaded, tok = MultiTaskTagger.load(tmp_path / "m")
+    assert loaded.tasks == {"a": "gene"}
+    assert torch.equal(loaded.heads["a"].weight, model.heads["a"].weight)
+    assert tok.vocab_size == tokenizer.vocab_size

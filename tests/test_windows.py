@@ -1,0 +1,99 @@
+import pytest
+
+from mtlner.corpus import Document, Sentence
+from mtlner.errors import UserError
+from mtlner.windows import LABEL_ID, SPECIAL, ablate, build_windows, load_windows, save_windows
+
+
+def _doc(*sentences):
+    return Document([Sentence(t.split(), g.split(), line=i + 1) for i, (t, g) in enumerate(sentences)])
+
+
+def _check_invariants(windows, docs, tokenizer, max_length):
+    """Lengths within bounds, every word aligned, tags preserved, mentions whole."""
+    all_words = [w for d in docs for s in d.sentences for w in s.tokens]
+    all_tags = [t for d in docs for s in d.sentences for t in s.tags]
+    assert [w for win in windows for w in win.words] == all_words  # nothing lost, order kept
+    position = 0
+    for win in windows:
+        assert len(win.input_ids) <= max_length
+        assert len(win.labels) == len(win.input_ids)
+        assert win.input_ids[0] == tokenizer.cls_token_id and win.input_ids[-1] == tokenizer.sep_token_id
+        assert win.labels[0] == SPECIAL and win.labels[-1] == SPECIAL
+        assert sum(win.sentence_lengths) == len(win.word_ends) == len(win.words)
+        # every subword between [CLS] and [SEP] belongs to exactly one word, in order
+        starts = [1] + [e + 1 for e in win.word_ends[:-1]]
+        assert win.word_ends[-1] == len(win.input_ids) - 2
+        for word, start, end, in zip(win.words, starts, win.word_ends):
+            expected = tokenizer(word, add_special_tokens=False)["input_ids"] or [tokenizer.unk_token_id]
+            assert win.input_ids[start : end + 1] == expected
+            tag = all_tags[position]
+            assert set(win.labels[start : end + 1]) == {LABEL_ID[tag]}  # every subword carries the word's tag
+            position += 1
+        first_tag = all_tags[position - len(win.words)]
+        assert first_tag != "I", "a window starts inside a mention"
+
+
+def test_packs_sentences_up_to_max_length(tokenizer):
+    docs = [_doc(*[("HeLa cells were treated with cisplatin .", "B O O O O B O")] * 12)]
+    windows = build_windows(docs, tokenizer, max_length=32)
+    _check_invariants(windows, docs, tokenizer, 32)
+    assert len(windows) > 1
+    assert all(len(w.sentence_lengths) >= 2 for w in windows[:-1])  # several sentences per window
+
+
+def test_windows_never_cross_documents(tokenizer):
+    docs = [_doc(("a b", "O O")), _doc(("c d", "O O"))]
+    windows = build_windows(docs, tokenizer, max_length=64)
+    assert [w.doc for w in windows] == [0, 1]
+
+
+def test_long_sentence_is_cut_outside_mentions(tokenizer):
+    words = "the interleukin-2 receptor alpha chain binds tumour necrosis factor receptor superfamily member in cells".split()
+    tags = ["O", "B", "I", "I", "I", "O", "B", "I", "I", "I", "I", "I", "O", "O"]
+    docs = [_doc((" ".join(words), " ".join(tags)))]
+    for max_length in (12, 16, 20, 24):
+        windows = build_windows(docs, tokenizer, max_length=max_length)
+        _check_invariants(windows, docs, tokenizer, max_length)
+        # a window boundary inside a mention would leave a window starting with an I word
+        for w in windows:
+            start = sum(len(x.words) for x in windows[: windows.index(w)])
+            assert tags[start] != "I"
+
+
+def test_mention_longer_than_window_is_a_clear_error(tokenizer):
+    docs = [_doc(("a very long protein name with many words here", "B I I I I I I I"))]
+    with pytest.raises(UserError, match="sentence at line 1: a mention longer than the window"):
+        build_windows(docs, tokenizer, max_length=8, source="train.tsv")
+
+
+def test_last_subword_carries_the_word_label(tokenizer):
+    docs = [_doc(("cyclooxygenase-2 expression", "B O"))]
+    (window,) = build_windows(docs, tokenizer, max_length=64)
+    first_end = window.word_ends[0]
+    assert first_end > 1  # the gene name is several subwords
+    assert window.labels[first_end] == LABEL_ID["B"]
+    assert window.labels[window.word_ends[1]] == LABEL_ID["O"]
+
+
+def test_ablation_is_seeded_exact_and_nested():
+    windows = list(range(200))
+    kept = {a: ablate(windows, a, seed=7) for a in (0.0, 0.25, 0.5, 0.75, 0.9)}
+    assert {a: len(k) for a, k in kept.items()} == {0.0: 200, 0.25: 150, 0.5: 100, 0.75: 50, 0.9: 20}
+    assert kept[0.0] == windows
+    assert ablate(windows, 0.5, seed=7) == kept[0.5]  # same seed, same sample
+    assert ablate(windows, 0.5, seed=8) != kept[0.5]
+    assert set(kept[0.9]) <= set(kept[0.75]) <= set(kept[0.5]) <= set(kept[0.25])
+    assert len(ablate(list(range(3)), 0.9, seed=1)) == 1  # never empty
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(UserError, match="outside"):
+            ablate(windows, bad, seed=1)
+
+
+def test_window_cache_round_trips(tmp_path, tokenizer):
+    docs = [_doc(("Aspirin inhibits COX-1 .", "B O B O"))]
+    windows = build_windows(docs, tokenizer, max_length=64)
+    save_windows(windows, tmp_path / "w.pt", {"encoder": "x"})
+    again, meta = load_windows(tmp_path / "w.pt")
+    assert again == windows and meta == {"encoder": "x"}
+    assert [p.name for p in tmp_path.iterdir()] == ["w.pt"]  # no temp file left

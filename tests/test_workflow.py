@@ -1,0 +1,129 @@
+"""The Snakemake workflow itself: dry runs of the paper grid, a tiny real run, reruns."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import DEMO_CORPORA, ROOT
+
+
+def snakemake(workdir: Path, *args: str, config: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", "--quiet", "rules"]
+    if config:
+        cmd += ["--configfile", str(config)]
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def tiny_config(tmp_path: Path, **overrides) -> Path:
+    config = {
+        "encoder": "packaged:minilm",
+        "encoder_id": "minilm",
+        "max_length": 64,
+        "corpora_dir": str(DEMO_CORPORA),
+        "paper_dir": str(ROOT / "resources" / "paper"),
+        "ablation_levels": [0.0, 0.5],
+        "seeds": [1],
+        "training": {"epochs": 1, "lr": 2e-4, "max_tokens": 512, "progress": False, "checkpoint": False},
+        "tasks": {
+            "gene_demo_a": {"entity": "gene", "dataset": "DemoGeneA"},
+            "species_demo": {"entity": "species", "dataset": "DemoSpecies"},
+        },
+    }
+    config.update(overrides)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_dry_run_of_the_paper_grid_lists_every_job(tmp_path):
+    proc = snakemake(tmp_path, "-n", config=ROOT / "config.yaml")
+    counts = job_counts(proc.stdout)
+    paper = yaml.safe_load((ROOT / "config.yaml").read_text())
+    tasks = paper["tasks"]
+    assert len(tasks) == 22
+    assert counts["train_stl"] == 22 * 5
+    assert counts["train_mtl"] == 5
+    assert counts["train_mtl_without"] == 4
+    per_entity = {}
+    for spec in tasks.values():
+        per_entity[spec["entity"]] = per_entity.get(spec["entity"], 0) + 1
+    assert per_entity == {"cell_line": 3, "chemical": 5, "gene": 10, "species": 4}
+    assert counts["train_stl_from_mtl"] == 22 * 5  # every task, fine-tuned from the MTL without its type
+    assert counts["windows"] == 22 and counts["prepare_corpus"] == 22
+
+
+def test_default_config_is_the_paper_grid_and_configfile_replaces_it(tmp_path):
+    demo = snakemake(tmp_path, "-n", config=ROOT / "config" / "demo.yaml")
+    counts = job_counts(demo.stdout)
+    assert counts["train_stl"] == 5 * 5  # the demo's five tasks only, not merged with the paper's 22
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"ablation_levels": [0.0, 1.0]}, "ablation_levels"),
+        ({"training": {"epochs": 0}}, "epochs"),
+        ({"trainig": {}}, "trainig"),
+        ({"tasks": {"x": {"entity": "gene", "source": "ftp"}}}, "source"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, override, message):
+    proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, **override), check=False)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_missing_corpus_folder_is_named(tmp_path):
+    config = tiny_config(tmp_path, corpora_dir=str(tmp_path / "nowhere"))
+    proc = snakemake(tmp_path, "-n", config=config, check=False)
+    assert proc.returncode != 0
+    assert str(tmp_path / "nowhere" / "gene_demo_a" / "train.tsv") in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
+    config = tiny_config(tmp_path)
+    snakemake(tmp_path, config=config)
+    results = tmp_path / "results"
+    for name in ("table2_stl", "table3_mtl", "table6_entity_ablation", "class_averages", "correlations"):
+        assert (results / "tables" / f"{name}.csv").stat().st_size > 0
+        assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
+    for name in ("fig4_f1_vs_size", "fig5_entity_ablation", "fig6_stl_from_mtl", "fig_data_ablation"):
+        assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert b"<svg" in (results / "figures" / f"{name}.svg").read_bytes()[:2000]
+    stage2 = json.loads((results / "stl_from_mtl/without_gene/gene_demo_a/ablation_0.5/seed_1/metrics.json").read_text())
+    assert stage2["init"] == "results/mtl/without_gene/seed_1/model"
+    assert stage2["tasks"]["gene_demo_a"]["train_windows"] < stage2["tasks"]["gene_demo_a"]["train_windows_total"]
+    mtl = json.loads((results / "mtl/without_gene/seed_1/metrics.json").read_text())
+    assert list(mtl["tasks"]) == ["species_demo"]
+    assert not list(results.rglob(".tmp-*")) and not list(results.rglob(".work"))
+
+    metrics = sorted(results.rglob("metrics.json"))
+    before = {p: p.stat().st_mtime_ns for p in metrics}
+
+    # regenerate figures and tables only: no training job reruns
+    proc = snakemake(tmp_path, "-R", "figures", "tables", config=config)
+    assert "train_" not in proc.stdout
+    assert {p: p.stat().st_mtime_ns for p in metrics} == before
+
+    # rerun one ablation target
+    target = results / "stl/species_demo/ablation_0.5/seed_1/metrics.json"
+    snakemake(tmp_path, str(target.relative_to(tmp_path)), "--forcerun", "train_stl", config=config)
+    after = {p: p.stat().st_mtime_ns for p in metrics}
+    changed = [p for p in metrics if after[p] != before[p]]
+    assert changed == [target]
