@@ -151,6 +151,8 @@ def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_d
     dropped: list[str] = []
     for doc in read(data_dir, options):
         dropped.extend(doc.dropped)
+        if not doc.text.strip():  # a skipped source document (reason is in doc.dropped)
+            continue
         tagged, missed = tag_document(doc, spec["types"],
                                       keep_source_sentences=corpus["keep_source_sentences"],
                                       keep_source_tokens=corpus["keep_source_tokens"])

@@ -13,6 +13,7 @@ Tokens (``tokenize``):
   Treebank: ``IL-2-induced``, ``1,2-dichloroethane``, ``3.5`` are single tokens;
 * a trailing period is split off at the end of a sentence, and in mid-sentence unless the
   word is an abbreviation (``e.g.``, ``Fig.``, ``et al.``, single initials ``J.``);
+* a semicolon is always a token of its own, also inside a word;
 * ``%`` is split off a number (``5.8%`` -> ``5.8`` ``%``) and ``'s``/``n't`` off a word.
 
 Sentences (``split_sentences``):
@@ -53,6 +54,7 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _EDGE_PUNCT = ",;:?!"
 _SENTENCE_END = re.compile(r"[.?!]+[\"')\]]*$")
 _WHITESPACE_RUN = re.compile(r"\S+")
+_SEMICOLON_SPLIT = re.compile(r";|[^;]+")
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -114,7 +116,11 @@ def tokenize(text: str, start: int = 0, end: int | None = None, *,
     spans: list[tuple[int, int]] = []
     for index, word in enumerate(words):
         is_last = sentence_final and index == len(words) - 1
-        spans.extend(_split_word(word.group(), word.start(), is_last))
+        # a semicolon is always its own token, even inside a word ("Mlh1-/-;Apc1638N")
+        pieces = list(_SEMICOLON_SPLIT.finditer(word.group()))
+        for number, piece in enumerate(pieces):
+            spans.extend(_split_word(piece.group(), word.start() + piece.start(),
+                                     is_last and number == len(pieces) - 1))
     return spans
 
 

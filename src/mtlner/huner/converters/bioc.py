@@ -6,7 +6,10 @@ Each ``<document>`` has an ``<id>`` and ``<passage>``s with ``<offset>`` and ``<
 Passages are laid out at their offsets (gaps filled with newlines, which are sentence
 boundaries); annotations with several locations (discontinuous) are skipped as in HUNER.
 The document's source sentences are the lines of its passages (IEPA keeps them).
-Option ``files``: the BioC files under the data dir.
+Options: ``files`` (the BioC files under the data dir); ``text_replacements`` (pairs
+applied to passage text before offsets are used: VARIOME has a two-character encoding
+artefact "\ufffd?" where its offsets count one character, which HUNER's variome.patch
+replaced by "?").
 """
 
 from __future__ import annotations
@@ -21,20 +24,21 @@ from mtlner.huner.converters import Document, Span
 
 
 def read(data_dir: Path, options: dict) -> Iterator[Document]:
+    replacements = [tuple(pair) for pair in options.get("text_replacements") or []]
     for name in options["files"]:
-        yield from read_file(data_dir / name)
+        yield from read_file(data_dir / name, replacements)
 
 
-def read_file(path: Path) -> Iterator[Document]:
+def read_file(path: Path, replacements: list[tuple[str, str]] = ()) -> Iterator[Document]:
     try:
         tree = ET.parse(path)
     except (ET.ParseError, OSError) as error:
         raise UserError(f"{path}: not readable BioC XML ({error})") from error
     for element in tree.getroot().iter("document"):
-        yield _document(element, path)
+        yield _document(element, path, replacements)
 
 
-def _document(element: ET.Element, path: Path) -> Document:
+def _document(element: ET.Element, path: Path, replacements) -> Document:
     doc_id = (element.findtext("id") or "").strip()
     passages = element.findall("passage")
     single = len(passages) == 1  # HUNER: one passage => offsets are passage-relative
@@ -44,6 +48,8 @@ def _document(element: ET.Element, path: Path) -> Document:
     for passage in passages:
         passage_offset = int(passage.findtext("offset") or 0)
         passage_text = passage.findtext("text") or ""
+        for old, new in replacements:
+            passage_text = passage_text.replace(old, new)
         placed_at = 0 if single else max(passage_offset, len(text) + 1 if text else 0)
         text = text.ljust(placed_at, "\n") + passage_text
         base = placed_at - (0 if single else passage_offset)
