@@ -99,7 +99,7 @@ def _ends_sentence(word: str, next_word: str) -> bool:
         return False
     before = word[: match.start()]
     if match.group().startswith(".") and len(match.group().rstrip("\"')]")) == 1:
-        if not before or _is_abbreviation(before):
+        if before and _is_abbreviation(before):  # a lone "." (pre-tokenised text) still ends
             return False
     first = next_word[0]
     return first.isupper() or first.isdigit() or first in _OPENING
