@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,16 @@ def sha256_of(path: Path) -> str:
 
 
 def check_archive(path: Path, name: str) -> None:
-    """Raise CheckFailed unless ``path`` (called ``name``) is a readable, complete archive."""
+    """Raise CheckFailed unless ``path`` (called ``name``) is a readable, complete archive.
+
+    A gzip stream is read to its end first (its CRC and length trailer catch truncation and
+    corruption that tarfile alone would take for the end of the archive).
+    """
     try:
+        if name.endswith((".gz", ".tgz")):
+            with gzip.open(path) as source:
+                while source.read(CHUNK):
+                    pass
         if name.endswith(".zip"):
             with zipfile.ZipFile(path) as archive:
                 bad = archive.testzip()
@@ -63,16 +72,16 @@ def check_archive(path: Path, name: str) -> None:
                     raise CheckFailed(f"corrupt member {bad!r} in zip")
         elif _is_tar(name):
             with tarfile.open(path) as archive:
-                for member in archive:  # reading every member detects truncation
+                members = 0
+                for member in archive:
+                    members += 1
                     if member.isfile():
                         source = archive.extractfile(member)
                         while source.read(CHUNK):
                             pass
-        elif name.endswith(".gz"):
-            with gzip.open(path) as source:
-                while source.read(CHUNK):
-                    pass
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as error:
+                if not members:
+                    raise CheckFailed("tar archive has no members")
+    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, OSError, EOFError) as error:
         raise CheckFailed(f"not a valid archive: {error}") from error
 
 
