@@ -194,3 +194,17 @@ def test_fsu_mmax_words_sentences_and_skips(fixtures):
 def test_unimplemented_format_is_a_clear_error():
     with pytest.raises(UserError, match="chemical_chebi.*not implemented yet"):
         reader_for(None, "chemical_chebi")
+
+
+def test_chebi_snippets_nested_entities_and_types(fixtures):
+    types = load_registry()["tasks"]["chemical_chebi"]["types"]
+    docs = convert(fixtures, "chebi", "chebi_xml", registry_options("chebi"), types, sentences=False, tokens=False)
+    assert [compact(s) for s in docs["WO2007000651"]] == [
+        # outer CHEMICAL wins over the nested CM; "&amp;" is decoded
+        "The sodium/B-chemical salicylate/I-chemical solution & H2O/B-chemical were mixed .",
+        # ONT is not a chemical type, the CM inside it is
+        "A solvent such as éthanol/B-chemical helps .",
+        "No chemicals here .",
+        "Esters/B-chemical too .",
+    ]  # text outside <snippet> (the title) is not used, as in HUNER
+    assert [compact(s) for s in docs["WO9999999"]] == ["Add ATP/B-chemical ."]
