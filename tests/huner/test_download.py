@@ -154,3 +154,16 @@ def test_split_files_download(server, fixtures, tmp_path):
     download_splits("cll", server.url("/splits/"), tmp_path, FAST)
     assert (tmp_path / "cll.train").read_bytes() == b"\r\nPMC-100\r\n"
     assert json.loads((tmp_path / "cll.json").read_text())["split"] == "cll"
+
+
+def test_a_verified_earlier_file_is_kept_when_another_file_failed(server, cll_archive, tmp_path):
+    server.behaviours.routes["/a.tar.gz"] = ("ok", cll_archive)
+    spec = {"files": [{"name": "a.tar.gz", "urls": [server.url("/a.tar.gz")], "sha256": None, "extract": True},
+                      {"name": "b.tar.gz", "urls": [server.url("/b.tar.gz")], "sha256": None, "extract": True}],
+            "manual": None}
+    with pytest.raises(UserError, match="b.tar.gz"):
+        download_corpus("two", spec, tmp_path / "two", manual_dir=tmp_path / "m", settings=FAST)
+    server.behaviours.routes["/b.tar.gz"] = ("ok", cll_archive)
+    server.behaviours.hits.clear()
+    download_corpus("two", spec, tmp_path / "two", manual_dir=tmp_path / "m", settings=FAST)
+    assert server.behaviours.hits == ["/b.tar.gz"]  # a.tar.gz was checked, not fetched again

@@ -60,6 +60,12 @@ wildcard_constraints:
     huner_split=_huner_alternatives(spec["split"] for spec in _HUNER_REGISTRY["tasks"].values()),
 
 
+# downloads need the internet, which cluster nodes often lack: run them on the submit host
+localrules:
+    huner_download,
+    huner_split_files,
+
+
 rule huner_all:
     """Every configured HUNER task (target for `snakemake huner_all`)."""
     input:

@@ -187,6 +187,12 @@ def download_corpus(corpus: str, spec: dict, out_dir: Path, *, manual_dir: Path,
         if manual_file.is_file():
             records.append(_use_manual_file(manual_file, target, entry.get("sha256"), what))
             continue
+        if target.is_file() and _still_valid(target, entry.get("sha256")):
+            # kept from an earlier, partly failed run of this corpus (other file failed)
+            records.append({"file": target.name, "url": "kept from an earlier run",
+                            "sha256": sha256_of(target), "sha256_expected": entry.get("sha256"),
+                            "size": target.stat().st_size})
+            continue
         try:
             records.append(fetch_with_mirrors(entry["urls"], target, sha256=entry.get("sha256"),
                                               settings=settings, what=what))
@@ -207,6 +213,16 @@ def download_corpus(corpus: str, spec: dict, out_dir: Path, *, manual_dir: Path,
                 shutil.copyfile(target, tmp / entry["name"])
     write_json(out_dir / "download.json", {"corpus": corpus, "files": records})
     return out_dir / "data"
+
+
+def _still_valid(path: Path, sha256: str | None) -> bool:
+    if sha256 and sha256_of(path) != sha256.lower():
+        return False
+    try:
+        check_archive(path, path.name)
+    except CheckFailed:
+        return False
+    return path.stat().st_size > 0
 
 
 def _use_manual_file(source: Path, target: Path, sha256: str | None, what: str) -> dict:

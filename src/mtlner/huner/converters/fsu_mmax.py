@@ -72,5 +72,6 @@ def _document(folder: Path) -> Document:
             continue
         start_index, end_index = index_of[first], index_of[last]
         if start_index in word_start and end_index in word_end:
-            spans.append(Span(word_start[start_index], word_end[end_index], "protein"))
+            kind = markable.get("proteins") or "protein"  # protein, protein_complex, ...
+            spans.append(Span(word_start[start_index], word_end[end_index], kind))
     return Document(doc_id, text, spans, sentences, pretokenised=True, dropped=dropped)
