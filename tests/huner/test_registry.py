@@ -84,3 +84,9 @@ def test_broken_registry_is_a_user_error(tmp_path):
     path.write_text("corpora: {}\ntasks: {x: {corpus: nope, entity: gene, split: s, types: {}}}\n")
     with pytest.raises(UserError, match="task 'x' names unknown corpus 'nope'"):
         load_registry(path)
+
+
+def test_source_token_flag_matches_the_formats_that_come_tokenised():
+    pretokenised_formats = {"iob_columns", "bioinfer_xml", "fsu_mmax"}
+    for key, corpus in load_registry()["corpora"].items():
+        assert corpus["keep_source_tokens"] == (corpus["format"] in pretokenised_formats), key

@@ -30,6 +30,7 @@ def sentences(text):
     ("seen e.g. in Fig. 2 by Smith et al. today.",
      ["seen", "e.g.", "in", "Fig.", "2", "by", "Smith", "et", "al.", "today", "."]),
     ("Raf/MEK/ERK and Ca2+/calmodulin", ["Raf/MEK/ERK", "and", "Ca2+/calmodulin"]),
+    ("and so on ... really", ["and", "so", "on", "...", "really"]),
 ])
 def test_tokens(text, expected):
     assert words(text) == expected

@@ -125,6 +125,8 @@ def tokenize(text: str, start: int = 0, end: int | None = None, *,
 
 
 def _split_word(word: str, offset: int, is_last: bool) -> list[tuple[int, int]]:
+    if len(word) > 1 and set(word) <= {"."}:  # an ellipsis "..." stays one token
+        return [(offset, offset + len(word))]
     lo, hi = 0, len(word)
     head: list[tuple[int, int]] = []
     tail: list[tuple[int, int]] = []
