@@ -66,7 +66,10 @@ def test_dry_run_of_the_paper_grid_lists_every_job(tmp_path):
 
 
 def test_default_config_is_the_paper_grid_and_configfile_replaces_it(tmp_path):
-    demo = snakemake(tmp_path, "-n", config=ROOT / "config" / "demo.yaml")
+    config = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
+    config["corpora_dir"] = str(ROOT / config["corpora_dir"])
+    (tmp_path / "demo.yaml").write_text(yaml.safe_dump(config))
+    demo = snakemake(tmp_path, "-n", config=tmp_path / "demo.yaml")
     counts = job_counts(demo.stdout)
     assert counts["train_stl"] == 5 * 5  # the demo's five tasks only, not merged with the paper's 22
 
