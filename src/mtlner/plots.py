@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only; no display on clusters
 import matplotlib.pyplot as plt  # noqa: E402
@@ -68,6 +69,9 @@ def fig4_f1_vs_size(results, corpus):
             ax.plot(10**grid if log_x else grid, slope * grid + intercept, color="grey", linestyle="--", label=f"fit: r={fit['r']:.2f}, p={fit['p']:.2g}")
         if log_x:
             ax.set_xscale("log")
+            # plain numbers: log-scale tick labels collide when the sizes span less than a decade
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("STL word-level test F1")
@@ -89,8 +93,8 @@ def fig5_entity_ablation(results, corpus):
         ax.bar(positions, rows["f1_mean"], width, yerr=rows["f1_se"].fillna(0), capsize=3, label=KIND_LABELS[kind], color=f"C{k}")
     ax.set_xticks(np.arange(len(entities)), entities)
     ax.set_ylabel("mean word-level test F1 over datasets (± se)")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.15)
+    ax.legend(fontsize=8, ncols=len(kinds), loc="upper center")
     ax.set_title("Entity ablation: fine-tuning from an MTL encoder that never saw the type")
     return fig
 

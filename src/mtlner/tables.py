@@ -91,7 +91,10 @@ def _split_scores(sub: pd.DataFrame, suffix: str = "") -> pd.DataFrame:
     wide.columns = [
         f"{short[m.removesuffix('_sd')]}_{split}{suffix}{'_sd' if m.endswith('_sd') else ''}" for m, split in wide.columns
     ]
-    return wide.reset_index()
+    # the paper's column order: f1, p, r; dev before test; each sd right after its mean
+    rank = {"f1": 0, "p": 1, "r": 2, "dev": 0, "test": 1}
+    ordered = sorted(wide.columns, key=lambda c: (rank[c.split("_")[0]], rank.get(c.split("_")[1], 2), c.endswith("_sd")))
+    return wide[ordered].reset_index()
 
 
 def _ablation_wide(sub: pd.DataFrame) -> pd.DataFrame:
