@@ -187,7 +187,8 @@ def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
     named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
     order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
     named = named.assign(_order=named["comparison"].map(order)).sort_values(["_order", "kind", "ablation", "entity", "dataset"])
-    return named.drop(columns="_order").reset_index(drop=True)
+    first = ["comparison", "kind", "without", "ablation", "baseline", "entity", "dataset", "task"]
+    return named[first + [c for c in columns if c not in first]].reset_index(drop=True)
 
 
 def class_averages(results, corpus):

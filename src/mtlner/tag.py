@@ -38,7 +38,7 @@ from .corpus import Document, Sentence
 from .errors import UserError
 from .huner.tokenize import split_sentences, tokenize
 from .model import MultiTaskTagger
-from .windows import LABELS, SPECIAL, Window, build_windows
+from .windows import LABEL_ID, LABELS, SPECIAL, Window, build_windows
 
 log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "conll", "bioc")
@@ -85,20 +85,23 @@ def segment(name: str, text: str) -> TextDocument:
     return doc
 
 
-def _model_words(doc: TextDocument, tokenizer, budget: int) -> list[list[str]]:
-    """Token strings given to the encoder: a token of more subwords than a window holds
-    becomes the unknown token (its offsets are kept, it is tagged O)."""
-    sentences = []
+def _model_words(doc: TextDocument, tokenizer, budget: int) -> tuple[list[list[str]], set[int]]:
+    """Token strings given to the encoder, and the (document-wide) indices of tokens that were
+    replaced: a token of more subwords than a window holds becomes the unknown token, keeps its
+    offsets and is tagged O."""
+    sentences, replaced, index = [], set(), 0
     for spans in doc.tokens:
         words = []
         for start, end in spans:
             word = doc.text[start:end]
-            if len(word) > 20 and len(tokenizer(word, add_special_tokens=False)["input_ids"]) > budget:
-                log.warning("%s: the token at characters %d-%d is longer than a window; tagged as %s", doc.name, start, end, tokenizer.unk_token)
+            if len(word) > 20 and len(tokenizer(word, add_special_tokens=False, verbose=False)["input_ids"]) > budget:
+                log.warning("%s: the token at characters %d-%d is longer than a window; tagged O", doc.name, start, end)
                 word = tokenizer.unk_token
+                replaced.add(index)
             words.append(word)
+            index += 1
         sentences.append(words)
-    return sentences
+    return sentences, replaced
 
 
 # --------------------------------------------------------------------------- model
@@ -172,10 +175,11 @@ def entities(labels: list[int], probs: list[float]) -> list[tuple[int, int, floa
 
 def tag_documents(model: MultiTaskTagger, tokenizer, docs: list[TextDocument], max_length: int, device, max_tokens: int = 8192) -> list[list[dict]]:
     """Per document, per sentence: a record with the sentence's span and all heads' entities."""
-    inputs = [
-        Document([Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, max_length - 2)], d.name)
-        for d in docs
-    ]
+    inputs, replaced = [], []
+    for d in docs:
+        sentences, too_long = _model_words(d, tokenizer, max_length - 2)
+        inputs.append(Document([Sentence(words, ["O"] * len(words)) for words in sentences], d.name))
+        replaced.append(too_long)
     windows = build_windows(inputs, tokenizer, max_length, source="input")
     predicted = predict_windows(model, windows, tokenizer.pad_token_id, device, max_tokens)
     # concatenate word predictions per document (a window holds words of one document, in order)
@@ -185,7 +189,10 @@ def tag_documents(model: MultiTaskTagger, tokenizer, docs: list[TextDocument], m
             per_doc[window.doc][task][0].extend(labels)
             per_doc[window.doc][task][1].extend(probs)
     records = []
-    for d, result in zip(docs, per_doc):
+    for d, result, too_long in zip(docs, per_doc, replaced):
+        for labels, _ in result.values():
+            for index in too_long:
+                labels[index] = LABEL_ID["O"]
         records.append(_sentence_records(d, result, model.tasks))
     return records
 
