@@ -72,7 +72,7 @@ def test_default_config_is_the_paper_grid_and_configfile_replaces_it(tmp_path):
     (tmp_path / "demo.yaml").write_text(yaml.safe_dump(config))
     demo = snakemake(tmp_path, "-n", config=tmp_path / "demo.yaml")
     counts = job_counts(demo.stdout)
-    assert counts["train_stl"] == 5 * 5  # the demo's five tasks only, not merged with the paper's 22
+    assert counts["train_stl"] == 5 * 5 * len(config["seeds"])  # the demo's five tasks only, not merged with the paper's 22
 
 
 @pytest.mark.parametrize(

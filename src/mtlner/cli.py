@@ -6,6 +6,8 @@
     mtlner collect   gather metrics.json files into one long CSV
     mtlner tables    paper-style tables (CSV + Markdown) from the collected results
     mtlner figures   figures (PNG + SVG) from the collected results
+    mtlner storage   parameters, disk and inference memory: STL per task vs one MTL model
+    mtlner tag       tag raw text with a saved STL or MTL model (JSON lines, CoNLL, BioC XML)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
 """
@@ -128,13 +130,34 @@ def _collect(args) -> None:
 def _tables(args) -> None:
     from .tables import write_all_tables
 
-    write_all_tables(args.results, args.corpus_stats, args.out_dir, paper_dir=args.paper_dir)
+    write_all_tables(
+        args.results,
+        args.corpus_stats,
+        args.out_dir,
+        paper_dir=args.paper_dir,
+        predictions=args.predictions,
+        rounds=args.bootstrap_rounds,
+        seed=args.bootstrap_seed,
+    )
 
 
 def _figures(args) -> None:
     from .plots import write_all_figures
 
     write_all_figures(args.results, args.corpus_stats, args.out_dir)
+
+
+def _storage(args) -> None:
+    from .storage import write_storage_table
+
+    write_storage_table(args.model, args.out_dir, args.stl_model or (), args.max_length, args.batch, args.device)
+
+
+def _tag(args) -> None:
+    from .tag import tag_files
+
+    summary = tag_files(args.model, args.inputs, args.output, fmt=args.format, max_length=args.max_length, device=args.device, batch_tokens=args.max_tokens)
+    log.info("tagged %(documents)d documents, %(sentences)d sentences, %(tokens)d tokens in %(seconds).1f s -> %(output)s", summary)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,7 +214,29 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out-dir", required=True)
         if name == "tables":
             p.add_argument("--paper-dir", help="folder with the paper's tables as CSV, for side-by-side comparison")
+            p.add_argument("--predictions", nargs="*", default=[], help="every job's predictions/<task>.test.tsv: adds bootstrap p-values and the significance table")
+            p.add_argument("--bootstrap-rounds", type=int, default=1000)
+            p.add_argument("--bootstrap-seed", type=int, default=1)
         p.set_defaults(run=func)
+
+    p = sub.add_parser("storage", help="parameters, disk size and inference memory: STL per task vs MTL")
+    p.add_argument("--model", required=True, help="a saved MTL model folder (results/mtl/all/ablation_0.0/seed_1/model)")
+    p.add_argument("--stl-model", action="append", help="saved STL model folders, if kept (repeat); else STL = MTL encoder + one head")
+    p.add_argument("--max-length", type=int, default=512, help="subwords per window of the measured batch")
+    p.add_argument("--batch", type=int, default=8, help="windows in the measured batch")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(run=_storage)
+
+    p = sub.add_parser("tag", help="tag raw text files with a saved STL or MTL model")
+    p.add_argument("inputs", nargs="+", help="UTF-8 text files, one document each (e.g. abstracts/*.txt)")
+    p.add_argument("--model", required=True, help="a saved model folder (holds encoder/, heads.pt, model.json)")
+    p.add_argument("-o", "--output", required=True, help="output file, written atomically")
+    p.add_argument("--format", default="jsonl", choices=["jsonl", "conll", "bioc"])
+    p.add_argument("--max-length", type=int, default=None, help="subwords per window (default: the encoder's maximum, at most 512)")
+    p.add_argument("--max-tokens", type=int, default=8192, help="padded subwords per inference batch")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.set_defaults(run=_tag)
     return parser
 
 

@@ -48,8 +48,15 @@ def _save(fig, base: Path) -> None:
 
 def _stl_points(results, corpus):
     sub = results[(results["kind"] == "stl") & (results["ablation"] == 0) & (results["split"] == "test") & (results["level"] == "word")]
-    per_task = sub.groupby("task")[["f1", "train_windows_total"]].mean().reset_index()
-    return per_task.merge(corpus[["task", "entity", "dataset", "density_train"]], on="task")
+    per_task = sub.groupby("task")[["f1", "train_windows_total"]].mean()
+    per_task["f1_sd"] = sub.groupby("task")["f1"].std(ddof=1)  # NaN with one seed: no error bar
+    return per_task.reset_index().merge(corpus[["task", "entity", "dataset", "density_train"]], on="task")
+
+
+def _seed_sd(values) -> np.ndarray | None:
+    """Error bars over seeds: the sd where some point has several seeds, else None (no bars)."""
+    values = np.asarray(values, dtype=float)
+    return None if np.isnan(values).all() else np.nan_to_num(values)
 
 
 def fig4_f1_vs_size(results, corpus):
@@ -59,6 +66,9 @@ def fig4_f1_vs_size(results, corpus):
     for ax, (column, label, log_x) in zip(axes, panels):
         for i, (entity, group) in enumerate(data.groupby("entity")):
             ax.scatter(group[column], group["f1"], color=_colour(entity, i), label=entity, s=40, edgecolor="black", linewidth=0.5)
+            sd = _seed_sd(group["f1_sd"])
+            if sd is not None:
+                ax.errorbar(group[column], group["f1"], yerr=sd, fmt="none", ecolor=_colour(entity, i), capsize=2, linewidth=0.8)
             for _, row in group.iterrows():
                 ax.annotate(row["dataset"], (row[column], row["f1"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
         x = np.log10(data[column]) if log_x else data[column]
@@ -74,7 +84,7 @@ def fig4_f1_vs_size(results, corpus):
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("STL word-level test F1")
+    axes[0].set_ylabel("STL word-level test F1 (± sd over seeds)")
     axes[1].legend(fontsize=8, loc="lower right")
     fig.suptitle("STL test F1 against training-set size and annotation density")
     return fig
@@ -115,16 +125,17 @@ def fig6_stl_from_mtl(results, corpus):
     for ax, entity in zip(axes, entities):
         for i, (task, group) in enumerate(test[test["entity"] == entity].groupby("task")):
             colour = f"C{i % 10}"
-            ea = group[(group["kind"] == "stl_from_mtl") & (group["without"] == entity)].groupby("ablation")["f1"].mean()
-            stl = group[group["kind"] == "stl"].groupby("ablation")["f1"].mean()
+            ea = group[(group["kind"] == "stl_from_mtl") & (group["without"] == entity)].groupby("ablation")["f1"]
+            stl = group[group["kind"] == "stl"].groupby("ablation")["f1"]
             name = group["dataset"].iloc[0]
-            ax.plot(ea.index, ea.values, marker="o", color=colour, label=f"{name} (from MTL)")
-            ax.plot(stl.index, stl.values, linestyle="--", color=colour, alpha=0.6, label=f"{name} (STL)")
+            for series, style, label in ((ea, dict(marker="o"), "from MTL"), (stl, dict(linestyle="--", alpha=0.6), "STL")):
+                mean = series.mean()
+                ax.errorbar(mean.index, mean.values, yerr=_seed_sd(series.std(ddof=1).reindex(mean.index)), capsize=2, color=colour, label=f"{name} ({label})", **style)
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    axes[0].set_ylabel("word-level test F1")
+    axes[0].set_ylabel("word-level test F1 (± sd over seeds)")
     fig.suptitle("STL fine-tuned from MTL trained without the entity type")
     fig.tight_layout()
     return fig

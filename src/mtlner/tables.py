@@ -20,13 +20,15 @@ from .stats import pearson
 WORD, ENTITY = "word", "entity"
 
 
-def table_names(entity_ablation: bool = True, paper: bool = True) -> list[str]:
+def table_names(entity_ablation: bool = True, paper: bool = True, significance: bool = True) -> list[str]:
     names = ["table1_corpus", "table2_stl", "table3_mtl", "table4_stl_data_ablation", "table5_mtl_data_ablation"]
     if entity_ablation:
         names.append("table6_entity_ablation")
     names += ["table7_entity_level", "class_averages", "correlations"]
     if paper:
         names.append("paper_comparison")
+    if significance:
+        names.append("significance")
     return names
 
 
@@ -134,9 +136,20 @@ def table2_stl(results, corpus):
     return _with_names(epochs.merge(_split_scores(sub), on="task"), corpus)
 
 
-def table3_mtl(results, corpus):
+def _p_vs_stl(significance: pd.DataFrame | None) -> pd.DataFrame:
+    """Per task: p (and Holm-adjusted p) of MTL vs STL at ablation 0, from the bootstrap table."""
+    if significance is None:
+        return pd.DataFrame({"task": []})
+    sub = significance[(significance["comparison"] == "mtl_vs_stl") & (significance["ablation"] == 0)]
+    return sub[["task", "p", "p_holm"]].rename(columns={"p": "p_vs_stl", "p_holm": "p_vs_stl_holm"})
+
+
+def table3_mtl(results, corpus, significance=None):
     mtl = _split_scores(_select(results, "mtl"))
-    return _with_names(mtl.merge(_test_f1(results, "stl", "f1_stl"), on="task", how="left"), corpus)
+    mtl = mtl.merge(_test_f1(results, "stl", "f1_stl"), on="task", how="left")
+    if significance is not None:
+        mtl = mtl.merge(_p_vs_stl(significance), on="task", how="left")
+    return _with_names(mtl, corpus)
 
 
 def table_data_ablation(results, corpus, kind):
@@ -156,7 +169,7 @@ def table6_entity_ablation(results, corpus):
     return _with_names(wide, corpus)
 
 
-def table7_entity_level(results, corpus):
+def table7_entity_level(results, corpus, significance=None):
     parts = []
     for kind in ("mtl", "stl"):
         sub = _select(results, kind, ENTITY)
@@ -165,7 +178,20 @@ def table7_entity_level(results, corpus):
         parts.append(scores)
     merged = parts[0].merge(parts[1], on="task", how="outer")
     order = ["task"] + [f"{m}_{k}{sd}" for m in ("f1", "p", "r") for k in ("mtl", "stl") for sd in ("", "_sd")]
-    return _with_names(merged[[c for c in order if c in merged]], corpus)
+    merged = merged[[c for c in order if c in merged]]
+    if significance is not None:
+        merged = merged.merge(_p_vs_stl(significance), on="task", how="left")
+    return _with_names(merged, corpus)
+
+
+def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
+    """Every bootstrap comparison: entity-level test F1 of A and B, difference, 95% interval, p."""
+    columns = ["comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta", "ci_low", "ci_high", "p", "p_holm", "documents", "seeds"]
+    named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
+    order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
+    named = named.assign(_order=named["comparison"].map(order)).sort_values(["_order", "kind", "ablation", "entity", "dataset"])
+    first = ["comparison", "kind", "without", "ablation", "baseline", "entity", "dataset", "task"]
+    return named[first + [c for c in columns if c not in first]].reset_index(drop=True)
 
 
 def class_averages(results, corpus):
@@ -254,43 +280,57 @@ def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
 TITLES = {
     "table1_corpus": "Table 1. Mentions per split (total, unique), training sentences, tokens and annotation density",
     "table2_stl": "Table 2. STL, word-level scores at the best dev epoch",
-    "table3_mtl": "Table 3. MTL, word-level scores, beside STL test F1",
+    "table3_mtl": "Table 3. MTL, word-level scores, beside STL test F1; p_vs_stl: paired bootstrap over test documents of "
+    "entity-level F1, MTL vs STL (p_vs_stl_holm: Holm-corrected across tasks)",
     "table4_stl_data_ablation": "Table 4. STL data ablation: word-level test F1 by fraction of training data removed",
     "table5_mtl_data_ablation": "Table 5. MTL data ablation: word-level test F1 by fraction of training data removed",
     "table6_entity_ablation": "Table 6. Entity ablation: STL fine-tuned from MTL trained without the task's entity type, word-level test F1",
-    "table7_entity_level": "Table 7. Entity-level (strict) test scores, MTL and STL",
+    "table7_entity_level": "Table 7. Entity-level (strict) test scores, MTL and STL; p_vs_stl: paired bootstrap over test "
+    "documents, MTL vs STL (p_vs_stl_holm: Holm-corrected across tasks)",
+    "significance": "Significance: paired bootstrap over test documents of entity-level test F1, A (kind, ablation) minus B "
+    "(baseline); 95% bootstrap interval of the difference; p two-sided, p_holm Holm-corrected across the tasks of each "
+    "(comparison, kind, ablation); several seeds: difference of seed means, documents drawn once per round for all seeds",
     "class_averages": "Class averages: unweighted mean test F1 over the datasets of each entity type (se = standard error)",
     "correlations": "Pearson correlation of test F1 with dataset features (ablation 0)",
     "paper_comparison": "Our word-level test F1 beside the paper's (Rodriguez et al. 2022, Tables 1-3)",
 }
 
 
-def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, names=None) -> dict[str, pd.DataFrame]:
+def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, names=None, significance=None) -> dict[str, pd.DataFrame]:
+    """``significance``: the frame of ``bootstrap.significance`` (p-value columns and table), or None."""
     builders = {
         "table1_corpus": lambda: table1_corpus(corpus),
         "table2_stl": lambda: table2_stl(results, corpus),
-        "table3_mtl": lambda: table3_mtl(results, corpus),
+        "table3_mtl": lambda: table3_mtl(results, corpus, significance),
         "table4_stl_data_ablation": lambda: table_data_ablation(results, corpus, "stl"),
         "table5_mtl_data_ablation": lambda: table_data_ablation(results, corpus, "mtl"),
         "table6_entity_ablation": lambda: table6_entity_ablation(results, corpus),
-        "table7_entity_level": lambda: table7_entity_level(results, corpus),
+        "table7_entity_level": lambda: table7_entity_level(results, corpus, significance),
         "class_averages": lambda: class_averages(results, corpus),
         "correlations": lambda: correlations(results, corpus),
         "paper_comparison": lambda: paper_comparison(results, corpus, paper_dir),
+        "significance": lambda: significance_table(significance, corpus),
     }
     if names is None:
         has_ea = (results["kind"] == "stl_from_mtl").any()
-        names = table_names(entity_ablation=has_ea, paper=bool(paper_dir))
+        names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None)
     return {name: builders[name]() for name in names}
 
 
-def write_all_tables(results_csv, corpus_stats, out_dir, paper_dir=None) -> list[Path]:
+def write_all_tables(results_csv, corpus_stats, out_dir, paper_dir=None, predictions=None, rounds: int = 1000, seed: int = 1) -> list[Path]:
+    """All tables; with ``predictions`` (every job's predictions/<task>.test.tsv) also the
+    bootstrap p-values (table3, table7) and the significance table."""
     results = load_results(results_csv)
     corpus = load_corpus_stats(corpus_stats)
     has_ea = (results["kind"] == "stl_from_mtl").any()
-    names = table_names(entity_ablation=has_ea, paper=bool(paper_dir))
+    names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions))
+    sig = None
+    if predictions:
+        from .bootstrap import significance
+
+        sig = significance(results, predictions, rounds=rounds, seed=seed)
     written = []
-    for name, frame in build_tables(results, corpus, paper_dir, names).items():
+    for name, frame in build_tables(results, corpus, paper_dir, names, sig).items():
         base = Path(out_dir) / name
         with atomic_path(f"{base}.csv") as tmp:
             frame.to_csv(tmp, index=False)
