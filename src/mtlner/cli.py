@@ -83,7 +83,7 @@ def _train(args) -> None:
     tasks = []
     for spec in args.task:
         name, entity, wdir = _parse_task(spec)
-        train_windows, _ = load_windows(wdir / "train.pt")
+        train_windows, window_meta = load_windows(wdir / "train.pt")
         kept = ablate(train_windows, args.ablation, seed=args.seed)
         tasks.append(
             Task(
@@ -104,7 +104,8 @@ def _train(args) -> None:
     for name, (gold, pred) in predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
-        model.to("cpu").save(out_dir / "model", tokenizer, extra={"kind": args.kind, "seed": args.seed})
+        extra = {"kind": args.kind, "seed": args.seed, "max_length": window_meta.get("max_length")}
+        model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
     results = {
         "kind": args.kind,
         "ablation": args.ablation,
