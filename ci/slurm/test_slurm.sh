@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# CI test on a real one-node SLURM (see ci/slurm/start.sh).
-# Skips (exit 0, clear message) when not root or apt is unavailable.
-# Starts the daemons, runs the checks, and always stops what it started.
+# CI test on a real one-node SLURM (ci/slurm/start.sh: Debian's slurmctld/slurmd/munge, one
+# fake GPU gres). Skips (exit 0, clear message) when not root or apt is unavailable.
+#
+#  1. tests/slurm/smoke.sh: sbatch --gpus=1 sees CUDA_VISIBLE_DEVICES=0, a second GPU job waits
+#     (Resources) while a CPU job runs beside it; snakemake --executor slurm on a throwaway
+#     Snakefile: all jobs through SLURM, gpu=1 jobs never overlap, CPU jobs beside them.
+#  2. the real workflow on tests/slurm/ci_config.yaml (2 demo tasks, STL + MTL, 1 epoch) with
+#     profiles/slurm --slurm-status-command squeue: every job went through SLURM (scontrol),
+#     the three gpu=1 training jobs never overlapped, and every metrics.json equals the one of a
+#     local run of the same config (same seed, CPU).
+#  3. stops exactly the daemons it started.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -16,13 +24,48 @@ if ! command -v sbatch >/dev/null && ! command -v apt-get >/dev/null; then
     log "SKIPPED: SLURM not installed and apt-get unavailable"; exit 0
 fi
 "$PYTHON" -c "import snakemake_executor_plugin_slurm" 2>/dev/null \
-    || { log "FAIL: snakemake-executor-plugin-slurm not installed in $PYTHON"; exit 1; }
+    || { log "FAIL: snakemake-executor-plugin-slurm not installed for $PYTHON"; exit 1; }
 
 rc=0
 ci/slurm/start.sh || rc=$?
-if [[ $rc -eq 77 ]]; then log "SKIPPED: SLURM cannot be installed/started here"; exit 0; fi
+if [[ $rc -eq 77 ]]; then log "SKIPPED: SLURM cannot be installed here"; exit 0; fi
 [[ $rc -eq 0 ]] || { log "FAIL: could not start SLURM"; exit 1; }
 trap 'ci/slurm/stop.sh' EXIT
 
+# ---- 1. SLURM and the executor plugin ----------------------------------------------------------
 tests/slurm/smoke.sh
-log "PASSED in $(( $(date +%s) - t0 ))s"
+log "smoke test passed after $(( $(date +%s) - t0 ))s"
+
+# ---- 2. the workflow through SLURM vs locally ---------------------------------------------------
+W=$(mktemp -d "${TMPDIR:-/tmp}/mtlner-slurm-wf.XXXXXX")
+sed "s|@ROOT@|$ROOT|g" tests/slurm/ci_config.yaml > "$W/config.yaml"
+TARGET=results/summary/metrics.csv
+common=(--snakefile "$ROOT/Snakefile" --configfile "$W/config.yaml")
+
+t1=$(date +%s)
+if ! "$SNAKEMAKE" "${common[@]}" --directory "$W/slurm" --profile "$ROOT/profiles/slurm" \
+        --slurm-status-command squeue --slurm-no-account --slurm-keep-successful-logs \
+        --slurm-init-seconds-before-status-checks 1 --jobs 4 --retries 0 \
+        "$TARGET" > "$W/slurm.log" 2>&1; then
+    tail -60 "$W/slurm.log"
+    for f in "$W"/slurm/.snakemake/slurm_logs/*/*/*.log "$W"/slurm/results/logs/*/*.log; do
+        [[ -f $f ]] && { echo "--- $f"; tail -20 "$f"; }
+    done
+    log "FAIL: workflow through SLURM"; exit 1
+fi
+log "workflow through SLURM: $(( $(date +%s) - t1 ))s"
+"$PYTHON" tests/slurm/slurm_jobs.py check "$W/slurm.log" --min-jobs 8 --min-gpu-jobs 3 \
+    --json "$W/slurm_jobs.json" || { log "FAIL: SLURM job checks"; exit 1; }
+# no job of the workflow ran outside SLURM (the target rule aside, nothing is local)
+if grep -q "^localrule " "$W/slurm.log"; then
+    grep "^localrule " "$W/slurm.log"; log "FAIL: some jobs ran locally"; exit 1
+fi
+
+t1=$(date +%s)
+"$SNAKEMAKE" "${common[@]}" --directory "$W/local" --cores 2 "$TARGET" > "$W/local.log" 2>&1 \
+    || { tail -40 "$W/local.log"; log "FAIL: local run"; exit 1; }
+log "same workflow locally: $(( $(date +%s) - t1 ))s"
+"$PYTHON" tests/slurm/compare_metrics.py "$W/slurm/results" "$W/local/results" \
+    || { log "FAIL: SLURM and local metrics differ"; exit 1; }
+
+log "PASSED in $(( $(date +%s) - t0 ))s (work dir $W)"

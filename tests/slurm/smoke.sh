@@ -47,3 +47,26 @@ for f in "$W"/out/g*.txt; do grep -q 'cvd=0 ' "$f" || fail "$f: $(cat "$f")"; do
 for f in "$W"/out/*.txt; do grep -Eq 'job=[0-9]+ ' "$f" || fail "$f ran outside SLURM: $(cat "$f")"; done
 ls "$W"/.snakemake/slurm_logs/rule_gpu_job/*/*.log >/dev/null || fail "no plugin logs"
 log "snakemake --executor slurm: OK ($W)"
+
+# ---- 3. gpu_share on SLURM: K small GPU jobs packed into one SLURM job on one GPU ---------------
+# (the opt-in block at the end of profiles/slurm/config.yaml, with K=3)
+P="$W/pack"; mkdir -p "$P"
+cat > "$P/Snakefile" <<'SMK'
+rule all:
+    input: expand("out/{i}.txt", i=range(3))
+rule train_stl:
+    output: "out/{i}.txt"
+    resources: gpu=1, mem_mb=300, runtime=10
+    shell: "s=$(date +%s.%N); sleep 1; echo job=$SLURM_JOB_ID cvd=$CUDA_VISIBLE_DEVICES start=$s end=$(date +%s.%N) > {output}"
+SMK
+"$SMK" --snakefile "$P/Snakefile" --directory "$P" \
+    --executor slurm --slurm-status-command squeue --slurm-no-account \
+    --slurm-init-seconds-before-status-checks 1 --jobs 4 \
+    --groups train_stl=stl_pack --group-components stl_pack=3 \
+    --resources gpu=1 --set-resource-scopes gpu=local --verbose > "$P/snakemake.log" 2>&1 \
+    || { tail -40 "$P/snakemake.log"; fail "packed gpu_share run failed"; }
+n=$(grep -c "submitted with SLURM jobid" "$P/snakemake.log")
+[[ $n -eq 1 ]] || fail "expected 1 packed SLURM job, got $n"
+grep -q "sbatch call: .* -t 30 .*--gpus=1 " "$P/snakemake.log" || fail "packed job did not ask for --gpus=1 and the summed runtime"
+[[ $(cut -d' ' -f1,2 "$P"/out/*.txt | sort -u | wc -l) -eq 1 ]] || fail "packed jobs ran in different SLURM jobs/devices: $(cat "$P"/out/*.txt)"
+log "gpu_share packing: 3 GPU jobs ran in one SLURM job (--gpus=1, -t 30)"
