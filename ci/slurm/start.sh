@@ -15,8 +15,8 @@
 # The node gets one GPU generic resource backed by /dev/null, so `--gpus=1`
 # jobs are scheduled one at a time and see CUDA_VISIBLE_DEVICES=0 although the
 # machine has no GPU. Accounting is disabled (no slurmdbd): use
-# `--slurm-status-command squeue` with snakemake; MinJobAge=300 keeps finished
-# jobs visible to squeue/scontrol for five minutes.
+# `--slurm-status-command squeue` with snakemake; MinJobAge=3600 keeps finished
+# jobs visible to squeue/scontrol for an hour (the tests read them back).
 #
 # Exit codes: 0 started (or already running), 1 failure,
 #             77 unsupported here (not root / no apt) -- callers may skip.
@@ -107,7 +107,7 @@ SchedulerParameters=bf_interval=1,bf_continue,sched_min_interval=100000
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1000
-MinJobAge=300
+MinJobAge=3600
 ReturnToService=2
 SlurmdTimeout=120
 KillWait=30
