@@ -77,3 +77,6 @@ log "same workflow locally (alongside): done $(( $(date +%s) - t1 ))s after the 
     || { log "FAIL: SLURM and local metrics differ"; exit 1; }
 
 log "PASSED in $(( $(date +%s) - t0 ))s (work dir $W)"
+# plain closing line for CI: sbatch/gres, executor smoke, gpu_share packing, workflow via SLURM,
+# metrics equal to the local run
+echo "test_slurm: 5 passed, 0 failed"
