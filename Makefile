@@ -15,7 +15,7 @@ setup: $(STAMP)
 # torch is pinned (torch==2.13.0, CPU wheel) in pyproject.toml: an unpinned torch pulls a CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,slurm]"
 	touch $(STAMP)
 
 demo: setup

@@ -295,6 +295,8 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
             torch.set_rng_state(ckpt["torch_rng"])
+            if ckpt.get("cuda_rng") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
             plan_rng_state = ckpt["plan_rng"]
             state = ckpt["state"]
             log.info("resuming from %s at epoch %d step %d", ckpt_path, state["epoch"] + 1, state["step"])
@@ -308,6 +310,8 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            # dropout on the GPU draws from CUDA's generators: without them a resumed run diverges
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "plan_rng": plan_rng_state,
             "state": state,
         }

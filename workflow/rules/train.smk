@@ -24,7 +24,7 @@ rule train_stl:
     log:
         "results/logs/stl/{task}/ablation_{ablation}/seed_{seed}.log",
     shell:
-        "{PY} train --kind stl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
+        "{GPU_RUN_STL} {PY} train --kind stl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
         " --seed {wildcards.seed} --threads {threads} {params.training} {params.save}"
         " --out-dir $(dirname {output.metrics}) 2> {log}"
 
@@ -48,7 +48,7 @@ rule train_mtl:
     log:
         "results/logs/mtl/all/ablation_{ablation}/seed_{seed}.log",
     shell:
-        "{PY} train --kind mtl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
+        "{GPU_RUN_MTL} {PY} train --kind mtl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
         " --seed {wildcards.seed} --threads {threads} {params.training} {params.save}"
         " --out-dir $(dirname {output.metrics}) 2> {log}"
 
@@ -72,7 +72,7 @@ rule train_mtl_without:
     log:
         "results/logs/mtl/without_{entity}/seed_{seed}.log",
     shell:
-        "{PY} train --kind mtl --without {wildcards.entity} {params.tasks} --init {ENCODER:q}"
+        "{GPU_RUN_MTL} {PY} train --kind mtl --without {wildcards.entity} {params.tasks} --init {ENCODER:q}"
         " --seed {wildcards.seed} --threads {threads} {params.training} --save-model"
         " --out-dir $(dirname {output.metrics}) 2> {log}"
 
@@ -96,6 +96,6 @@ rule train_stl_from_mtl:
     log:
         "results/logs/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}.log",
     shell:
-        "{PY} train --kind stl_from_mtl --without {wildcards.entity} {params.tasks} --init {input.encoder}"
+        "{GPU_RUN_STL} {PY} train --kind stl_from_mtl --without {wildcards.entity} {params.tasks} --init {input.encoder}"
         " --tokenizer {ENCODER:q} --ablation {wildcards.ablation} --seed {wildcards.seed} --threads {threads}"
         " {params.training} --out-dir $(dirname {output.metrics}) 2> {log}"
