@@ -374,7 +374,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="bc5cdr_chemical")
     parser.add_argument("--corpora-dir", type=Path, default=DEFAULT_CORPORA)
-    parser.add_argument("--sentences", type=int, default=80, help="first N sentences of each split (default 80)")
+    parser.add_argument("--sentences", type=int, default=120, help="first N sentences of each split (default 120)")
     parser.add_argument("--full", action="store_true", help="whole corpus (overrides --sentences)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=4, help="windows per batch for BOTH procedures (paper: 25; 4 keeps the CPU default short)")
