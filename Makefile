@@ -28,6 +28,11 @@ test: setup
 test-fast: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
 
+BENCH_ARGS ?=
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
 clean-results:
 	rm -rf results/* .snakemake
 	touch results/.gitkeep

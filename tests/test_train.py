@@ -97,3 +97,28 @@ def test_saved_model_loads_back_with_its_heads(tmp_path, tokenizer):
     assert loaded.tasks == {"a": "gene"}
     assert torch.equal(loaded.heads["a"].weight, model.heads["a"].weight)
     assert tok.vocab_size == tokenizer.vocab_size
+
+
+def test_fused_adamw_takes_the_same_steps_as_the_reference_loop():
+    """train() uses the fused AdamW kernel on CPU too; it must match the per-tensor loop."""
+    torch.manual_seed(0)
+    shapes = [(300, 16), (16,), (4, 16)]
+    start = [torch.randn(s) for s in shapes]
+    grads = [[torch.randn(s) for s in shapes] for _ in range(5)]
+    finals = []
+    for fused in (False, True):
+        params = [torch.nn.Parameter(p.clone()) for p in start]
+        opt = torch.optim.AdamW(
+            [{"params": params[:2], "weight_decay": 0.01}, {"params": params[2:], "weight_decay": 0.0}],
+            lr=1e-3,
+            fused=fused,
+            foreach=False if not fused else None,
+        )
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = g.clone()
+            opt.step()
+        finals.append([p.detach() for p in params])
+    for ref, fused in zip(*finals):
+        assert torch.allclose(ref, fused, rtol=1e-5, atol=1e-7)
+        assert not torch.equal(ref, torch.zeros_like(ref))

@@ -266,9 +266,9 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
-    # fused AdamW: one kernel for all parameters; on CPU it is ~6x faster than the default
-    # foreach path for MiniLM (0.03 s against 0.19 s per step, measured), on CUDA the standard choice
-    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
+    # The fused kernel (CUDA, and CPU since torch 2.4) updates each tensor in one pass: on CPU
+    # it is ~6x faster than the per-tensor loop for MiniLM (0.03 s against 0.19 s a step, measured).
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=device.type in ("cuda", "cpu"))
     rng = random.Random(cfg.seed)
     steps_per_epoch = len(plan_epoch(tasks, cfg, random.Random(cfg.seed)))
     total_steps = max(1, steps_per_epoch * cfg.epochs)
