@@ -59,7 +59,7 @@ def test_split_names_follow_huner():
 
 def test_paper_table1_names_every_task():
     repo = Path(__file__).resolve().parents[2]
-    candidates = [repo / "shared" / "paper" / "table1_mentions.csv",
+    candidates = [repo / "resources" / "paper" / "table1_mentions.csv", repo / "shared" / "paper" / "table1_mentions.csv",
                   repo.parent / "shared" / "paper" / "table1_mentions.csv"]
     table = next((path for path in candidates if path.exists()), None)
     if table is None:

@@ -10,7 +10,7 @@ from mtlner.huner.registry import load_registry
 from mtlner.huner.table1 import compare_with_paper, read_paper_table, table1_row
 
 REPO = Path(__file__).resolve().parents[2]
-PAPER = next((path for path in [REPO / "shared" / "paper" / "table1_mentions.csv",
+PAPER = next((path for path in [REPO / "resources" / "paper" / "table1_mentions.csv", REPO / "shared" / "paper" / "table1_mentions.csv",
                                 REPO.parent / "shared" / "paper" / "table1_mentions.csv"] if path.exists()), None)
 needs_paper = pytest.mark.skipif(PAPER is None, reason="shared/paper/table1_mentions.csv not available")
 
