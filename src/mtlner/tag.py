@@ -38,6 +38,7 @@ from .corpus import Document, Sentence
 from .errors import UserError
 from .huner.tokenize import split_sentences, tokenize
 from .model import MultiTaskTagger
+from .train import eval_batches
 from .windows import LABEL_ID, LABELS, SPECIAL, Window, build_windows
 
 log = logging.getLogger(__name__)
@@ -115,24 +116,11 @@ def load_model(folder: str | Path, device: torch.device):
     return model.to(device).eval(), tokenizer
 
 
-def _batches(windows: list[Window], max_tokens: int) -> list[list[int]]:
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    batches, batch = [], []
-    for i in order:
-        if batch and len(windows[i].input_ids) * (len(batch) + 1) > max_tokens:
-            batches.append(batch)
-            batch = []
-        batch.append(i)
-    if batch:
-        batches.append(batch)
-    return batches
-
-
 @torch.inference_mode()
 def predict_windows(model: MultiTaskTagger, windows: list[Window], pad_id: int, device, max_tokens: int):
     """Per window, per task: (label id, probability) of every word's last subword."""
     out: list[dict[str, tuple[list[int], list[float]]] | None] = [None] * len(windows)
-    for batch in _batches(windows, max_tokens):
+    for batch in eval_batches(windows, max_tokens):
         longest = max(len(windows[i].input_ids) for i in batch)
         ids = torch.full((len(batch), longest), pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)

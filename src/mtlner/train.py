@@ -154,12 +154,9 @@ def _tags(label_ids: list[int]) -> list[str]:
     return [LABELS[i] if i != SPECIAL else "O" for i in label_ids]
 
 
-@torch.inference_mode()
-def predict(model: MultiTaskTagger, task: str, windows: list[Window], pad_id: int, device, max_tokens: int, autocast, progress: bool = False):
-    """Word-level predictions (label of each word's last subword) for every window."""
-    model.eval()
+def eval_batches(windows: list[Window], max_tokens: int) -> list[list[int]]:
+    """Window indices sorted by length, cut so that each padded batch stays under ``max_tokens``."""
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    predicted: list[list[int] | None] = [None] * len(windows)
     batches, batch = [], []
     for i in order:
         if batch and len(windows[i].input_ids) * (len(batch) + 1) > max_tokens:
@@ -168,7 +165,15 @@ def predict(model: MultiTaskTagger, task: str, windows: list[Window], pad_id: in
         batch.append(i)
     if batch:
         batches.append(batch)
-    for batch in progress_bar(batches, f"eval {task}", progress, leave=False):
+    return batches
+
+
+@torch.inference_mode()
+def predict(model: MultiTaskTagger, task: str, windows: list[Window], pad_id: int, device, max_tokens: int, autocast, progress: bool = False):
+    """Word-level predictions (label of each word's last subword) for every window."""
+    model.eval()
+    predicted: list[list[int] | None] = [None] * len(windows)
+    for batch in progress_bar(eval_batches(windows, max_tokens), f"eval {task}", progress, leave=False):
         ids, mask, _ = collate([windows[i] for i in batch], pad_id, device)
         with autocast():
             logits = model(ids, mask, task)
