@@ -31,10 +31,36 @@ def test_merge_cut_sentences_only_where_needed():
 def test_token_inside_mention_when_its_start_is_in_the_span_and_adjacent_mentions_stay_apart():
     text = "anti-p53 p53 MDM2"
     doc = Document("d", text, [Span(5, 8, "g"), Span(9, 12, "g"), Span(13, 17, "g")])
-    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False)
-    # "p53" inside "anti-p53": no token starts in it (HUNER's rule), so it is lost and counted
+    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False,
+                                mention_boundaries="huner")
+    # HUNER's rule with whole words: no token starts in "p53" of "anti-p53", so it is lost and counted
     assert tagged == [[("anti-p53", "O"), ("p53", "B-gene"), ("MDM2", "B-gene")]]
     assert lost == 1
+    # default: the word is cut where the mention starts, and the mention survives
+    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False)
+    assert tagged == [[("anti-", "O"), ("p53", "B-gene"), ("p53", "B-gene"), ("MDM2", "B-gene")]]
+    assert lost == 0
+
+
+def test_mentions_inside_a_slash_word_become_their_own_tokens():
+    text = "c-Fos/c-Jun binds HindIII-EcoRI sites."
+    spans = [Span(0, 5, "g"), Span(6, 11, "g"), Span(18, 25, "g"), Span(26, 31, "g")]
+    doc = Document("d", text, spans)
+    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False)
+    assert tagged == [[("c-Fos", "B-gene"), ("/", "O"), ("c-Jun", "B-gene"), ("binds", "O"),
+                       ("HindIII", "B-gene"), ("-", "O"), ("EcoRI", "B-gene"), ("sites", "O"), (".", "O")]]
+    assert lost == 0 and mentions(tagged) == ["c-Fos", "c-Jun", "HindIII", "EcoRI"]
+    # as HUNER (OpenNLP kept these words whole): the first mention takes the word, the second is lost
+    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False,
+                                mention_boundaries="huner")
+    assert mentions(tagged) == ["c-Fos/c-Jun", "HindIII-EcoRI"] and lost == 2
+
+
+def test_source_tokens_are_never_cut():
+    text = "IL-2R alpha"
+    doc = Document("d", text, [Span(0, 4, "g")], [(0, len(text))], pretokenised=True)
+    tagged, _ = tag_document(doc, {"g": "gene"}, keep_source_sentences=True, keep_source_tokens=True)
+    assert tagged == [[("IL-2R", "B-gene"), ("alpha", "O")]]
 
 
 def test_format_conll_docstart_and_blank_lines():
@@ -93,3 +119,54 @@ def test_build_two_tasks_from_one_corpus(fixtures, tmp_path):
 def test_build_without_documents_is_a_user_error(fixtures, tmp_path):
     with pytest.raises(UserError, match="no files match"):
         build_task("cellline_cll", load_registry(), tmp_path, fixtures / "splits", tmp_path / "out")
+
+
+def duplicates_registry(policy=None) -> dict:
+    """The packaged registry plus a corpus whose documents are named after their file, read
+    from two folders: ``a/doc1.conll`` and ``b/doc1.conll`` give the same document ID."""
+    registry = load_registry()
+    registry["corpora"]["dupes"] = dict(registry["corpora"]["cll"], format="iob_columns", options={
+        "glob": "*/*.conll", "token_column": 0, "tag_column": 1, "doc_id_strip": ".conll"})
+    if policy:
+        registry["corpora"]["dupes"]["duplicate_ids"] = policy
+    registry["tasks"]["gene_dupes"] = {"corpus": "dupes", "entity": "gene", "split": "dupes", "types": {"G": "gene"}}
+    return registry
+
+
+@pytest.fixture
+def dupes_splits(tmp_path):
+    for part, ids in (("train", "doc1\ndoc2\n"), ("dev", ""), ("test", "")):
+        (tmp_path / f"dupes.{part}").write_text(ids)
+    return tmp_path
+
+
+def test_identical_copies_of_a_document_are_counted_and_kept_once(fixtures, dupes_splits, tmp_path):
+    report = build_task("gene_dupes", duplicates_registry(), fixtures / "duplicates" / "same", dupes_splits,
+                        tmp_path / "out")
+    assert report["duplicate_documents"] == 1 and report["duplicate_documents_examples"] == ["doc1"]
+    assert report["documents"]["train"] == 2
+    assert report["mentions"]["train"]["total"] == 2  # p53 once (not twice) and MDM2
+    assert (tmp_path / "out" / "train.tsv").read_text().count("p53") == 1
+
+
+def test_differing_copies_of_a_document_are_an_error_naming_both_files(fixtures, dupes_splits, tmp_path):
+    folder = fixtures / "duplicates" / "differ"
+    with pytest.raises(UserError) as error:
+        build_task("gene_dupes", duplicates_registry(), folder, dupes_splits, tmp_path / "out")
+    message = str(error.value)
+    assert "document ID 'doc1' occurs twice with different content" in message
+    assert str(folder / "a" / "doc1.conll") in message and str(folder / "b" / "doc1.conll") in message
+
+
+def test_merge_policy_concatenates_same_id_documents_as_huner(fixtures, dupes_splits, tmp_path):
+    report = build_task("gene_dupes", duplicates_registry("merge"), fixtures / "duplicates" / "differ",
+                        dupes_splits, tmp_path / "out")
+    assert report["duplicate_documents"] == 1 and report["duplicate_ids"] == "merge"
+    assert report["documents"]["train"] == 1 and report["mentions"]["train"]["total"] == 2
+    assert (tmp_path / "out" / "train.tsv").read_text() == (
+        "-DOCSTART-\tO\n\np53\tB-gene\nbinds\tO\n.\tO\n\nMDM2\tB-gene\nacts\tO\n.\tO\n\n")
+
+
+def test_corpora_that_huner_converted_in_parts_merge_their_ids():
+    corpora = load_registry()["corpora"]
+    assert {name for name, spec in corpora.items() if spec.get("duplicate_ids") == "merge"} == {"mirna", "chebi", "fsu"}

@@ -3,7 +3,7 @@
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.huner.build import tag_document
+from mtlner.huner.build import build_task, tag_document
 from mtlner.huner.converters import reader_for
 from mtlner.huner.registry import load_registry
 
@@ -87,6 +87,23 @@ def test_bc2gm_offsets_skip_spaces_and_end_is_inclusive(fixtures):
     assert compact(docs["P2"][0]) == "Nothing here ."
 
 
+def test_bc2gm_annotation_whose_offsets_miss_its_text_is_dropped_and_counted(fixtures, tmp_path):
+    # GENE.eval line 4 ("P2|0 7|Nothing") gives "Nothing h": HUNER used such offsets as given
+    # (the real train file has one: P02196565T0000|162 187), we drop the annotation and count it
+    registry = load_registry()
+    registry["corpora"]["bc2gm"]["options"] = {"pairs": [["bc2geneMention/train/train.in",
+                                                          "bc2geneMention/train/GENE.eval"]]}
+    splits = tmp_path / "splits"
+    splits.mkdir()
+    for part, ids in (("train", "P1\nP2\n"), ("dev", ""), ("test", "")):
+        (splits / f"bc2gm.{part}").write_text(ids)
+    report = build_task("gene_bc2gm", registry, fixtures / "bc2gm", splits, tmp_path / "out")
+    assert report["annotations_dropped"] == 1
+    assert report["annotations_dropped_examples"] == [
+        "train/GENE.eval:4: sentence 'P2': offsets 0 7 give 'Nothing h', annotation says 'Nothing'"]
+    assert report["mentions"]["train"]["total"] == 2  # the two mentions of P1 (overlaps merged)
+
+
 def test_bc2gm_offset_mapping():
     from mtlner.huner.converters.bc2gm import non_space_to_char_offsets
 
@@ -140,6 +157,9 @@ def test_s800_end_offsets_are_inclusive(fixtures):
         "Saccharomyces/B-species cerevisiae/I-species ( baker/B-species 's/I-species yeast/I-species ) grows .",
         "S./B-species pombe/I-species does too .",
     ]
+    # start == end is a one-character mention (inclusive end): FMDV serotypes, kept as HUNER did
+    assert [compact(s) for s in docs["species003"]] == [
+        "FMDV/B-species serotypes O/B-species and A/B-species were typed ."]
 
 
 def test_osiris_pmid_line_dropped_and_types_selected(fixtures):

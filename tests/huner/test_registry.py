@@ -90,3 +90,17 @@ def test_source_token_flag_matches_the_formats_that_come_tokenised():
     pretokenised_formats = {"iob_columns", "bioinfer_xml", "fsu_mmax"}
     for key, corpus in load_registry()["corpora"].items():
         assert corpus["keep_source_tokens"] == (corpus["format"] in pretokenised_formats), key
+
+
+@pytest.mark.parametrize("key, where", [("mention_boundaries", None), ("duplicate_ids", "cll")])
+def test_registry_rejects_unknown_policy_values(tmp_path, key, where):
+    import yaml
+
+    from mtlner.huner.registry import PACKAGED_REGISTRY
+
+    data = yaml.safe_load(PACKAGED_REGISTRY.read_text())
+    (data["corpora"][where] if where else data)[key] = "sometimes"
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(UserError, match=f"{key} must be"):
+        load_registry(path)

@@ -25,7 +25,8 @@ def sentences(text):
     ("5.8% of cells", ["5.8", "%", "of", "cells"]),
     ("the cell's DNA doesn't", ["the", "cell", "'s", "DNA", "does", "n't"]),
     ('"quoted"', ['"', "quoted", '"']),
-    ("Mlh1-/-;Apc1638N mice", ["Mlh1-/-", ";", "Apc1638N", "mice"]),
+    # a semicolon inside a word stays, like a comma (Table 1's VARIOME counts need this)
+    ("Mlh1-/-;Apc1638N mice; rats", ["Mlh1-/-;Apc1638N", "mice", ";", "rats"]),
     # final period split; abbreviations keep theirs in mid-sentence
     ("seen e.g. in Fig. 2 by Smith et al. today.",
      ["seen", "e.g.", "in", "Fig.", "2", "by", "Smith", "et", "al.", "today", "."]),
@@ -77,3 +78,12 @@ def test_lowercase_after_period_does_not_split_known_difference_from_opennlp():
 def test_pretokenised_lone_period_ends_sentence():
     assert sentences("Tamoxifen inhibits growth . The dose was low .") == [
         "Tamoxifen inhibits growth .", "The dose was low ."]
+
+
+def test_split_at_cuts_tokens_only_strictly_inside():
+    from mtlner.huner.tokenize import split_at
+
+    tokens = tokenize("c-Fos/c-Jun binds")
+    assert split_at(tokens, [0, 5, 6, 11]) == [(0, 5), (5, 6), (6, 11), (12, 17)]
+    assert split_at(tokens, []) == tokens
+    assert split_at(tokens, [11, 12]) == tokens  # cuts on token edges change nothing

@@ -7,6 +7,9 @@
 #   huner_url_base: URL              rewrite every download URL to URL/<host>/<path>
 #                                    (tests, offline mirrors)
 #   huner_download: {timeout: 60, retries: 3, backoff: 2}
+#   huner_mention_boundaries: cut|huner  override the registry's mention_boundaries (cut words
+#                                    at mention boundaries, or keep HUNER's tokens); needs
+#                                    an entry in workflow/schemas/config.schema.yaml
 # Manual downloads go to resources/huner/manual/<corpus>/<file name> (see docs/huner.md).
 
 import re
@@ -111,6 +114,8 @@ rule huner_convert:
     params:
         cli=_huner_cli(),
         data=lambda wildcards, input: str(Path(input.corpus).parent / "data"),
+        boundaries=(f"--mention-boundaries {config['huner_mention_boundaries']}"
+                    if config.get("huner_mention_boundaries") else ""),
     shell:
         "{params.cli} convert --task {wildcards.huner_task} --data-dir {params.data} "
-        "--split-dir resources/huner/splits --out-dir results/huner/{wildcards.huner_task}"
+        "--split-dir resources/huner/splits --out-dir results/huner/{wildcards.huner_task} {params.boundaries}"

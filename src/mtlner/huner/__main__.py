@@ -3,7 +3,7 @@
 Subcommands:
   download  --corpus C --out-dir DIR          fetch + check + unpack one corpus
   splits    --name N --out-dir DIR            fetch HUNER's N.{train,dev,test}
-  convert   --task T --data-dir D --split-dir S --out-dir O
+  convert   --task T --data-dir D --split-dir S --out-dir O [--mention-boundaries cut|huner]
   tasks                                       list task -> corpus, split
 Common: --registry FILE (default: the packaged registry.yaml) and --url-base URL (rewrite
 every URL to URL/<host>/<path>, used by tests and offline mirrors).
@@ -50,7 +50,7 @@ def _splits(args, registry) -> None:
 
 def _convert(args, registry) -> None:
     report = build.build_task(args.task, registry, Path(args.data_dir), Path(args.split_dir),
-                              Path(args.out_dir))
+                              Path(args.out_dir), mention_boundaries=args.mention_boundaries)
     logging.getLogger("mtlner.huner").info(
         "%s: documents %s, in no split %d, mentions %s", args.task, report["documents"],
         report["documents_in_no_split"], {k: v["total"] for k, v in report["mentions"].items()})
@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--data-dir", required=True)
     command.add_argument("--split-dir", required=True)
     command.add_argument("--out-dir", required=True)
+    command.add_argument("--mention-boundaries", choices=build.MENTION_BOUNDARIES,
+                         help="cut words at mention boundaries, or keep HUNER's tokens "
+                              "(default: the registry's mention_boundaries)")
     command.set_defaults(run=_convert)
 
     command = sub.add_parser("tasks", help="list tasks with corpus and split name")

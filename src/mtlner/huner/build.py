@@ -5,7 +5,14 @@ mention when its *start* offset falls inside the mention's span; the first token
 mention is ``B-``, the following ones ``I-``. Overlapping mentions of the task's class are
 merged first (HUNER did this for BC2GM/BioInfer; we do it everywhere so that nested
 annotations give one clean IOB2 mention). A sentence boundary that cuts a mention is
-removed by merging the sentences, as HUNER's sentence splitter wrapper did.
+removed by merging the sentences, as HUNER's sentence splitter wrapper did. With our
+tokeniser, a word is cut where a mention starts or ends inside it (``c-Fos/c-Jun``), so no
+mention is lost to a token that starts before it.
+
+Document IDs: a second document with an ID already seen is counted
+(``duplicate_documents``); an identical copy is kept once, a differing one is an error,
+unless the corpus' registry entry says ``duplicate_ids: merge`` (HUNER converted such
+corpora in parts and grouped the sentences of all parts by ID, so they are concatenated).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from mtlner.errors import UserError
 from mtlner.huner.converters import Document, reader_for
 from mtlner.huner.registry import corpus_spec, task_spec
 from mtlner.huner.splits import SPLITS, assign, read_split_ids
-from mtlner.huner.tokenize import split_sentences, tokenize
+from mtlner.huner.tokenize import split_at, split_sentences, tokenize
 
 Sentence = list[tuple[str, str]]  # (token, IOB2 tag)
 
@@ -64,9 +71,18 @@ def merge_cut_sentences(sentences: list[tuple[int, int]],
     return merged
 
 
+MENTION_BOUNDARIES = ("cut", "huner")
+
+
 def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences: bool,
-                 keep_source_tokens: bool) -> tuple[list[Sentence], int]:
-    """Return IOB2 sentences of ``doc`` and the number of mentions no token starts in."""
+                 keep_source_tokens: bool, mention_boundaries: str = "cut") -> tuple[list[Sentence], int]:
+    """Return IOB2 sentences of ``doc`` and the number of mentions no token starts in.
+
+    ``mention_boundaries`` (our tokeniser only): ``"cut"`` cuts a token where a mention starts
+    or ends inside it, so every mention gets exactly its own tokens; ``"huner"`` keeps the
+    tokens, as HUNER did (``ner_scripts/scripts/utils.py`` ``write_to_conll``): a mention no
+    token starts in is lost, one that ends inside a token takes the whole token.
+    """
     spans = select_spans(doc, types)
     if keep_source_sentences and doc.sentences is not None:
         sentences = doc.sentences
@@ -74,13 +90,17 @@ def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences:
         sentences = split_sentences(doc.text)
     sentences = merge_cut_sentences(sentences, spans)
     span_starts = [start for start, _, _ in spans]
+    # our tokeniser never splits inside a whitespace word at "/" or "-" ("c-Fos/c-Jun"); with
+    # "cut", such words are cut at the mention boundaries inside them
+    cuts = sorted({offset for start, end, _ in spans for offset in (start, end)}) \
+        if mention_boundaries == "cut" else []
     hit = set()
     tagged: list[Sentence] = []
     for sent_start, sent_end in sentences:
         if keep_source_tokens:
             tokens = tokenize_whitespace(doc.text, sent_start, sent_end)
         else:
-            tokens = tokenize(doc.text, sent_start, sent_end)
+            tokens = split_at(tokenize(doc.text, sent_start, sent_end), cuts)
         sentence: Sentence = []
         previous = None
         for tok_start, tok_end in tokens:
@@ -96,6 +116,13 @@ def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences:
         if sentence:
             tagged.append(sentence)
     return tagged, len(spans) - len(hit)
+
+
+def same_document(first: Document, second: Document) -> bool:
+    """Two copies of a document are identical: same text and the same annotations."""
+    def key(doc: Document):
+        return doc.text, Counter((span.start, span.end, span.source_type) for span in doc.spans)
+    return key(first) == key(second)
 
 
 def tokenize_whitespace(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -137,36 +164,68 @@ def format_conll(documents: list[list[Sentence]]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_dir: Path) -> dict:
+def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_dir: Path, *,
+               mention_boundaries: str | None = None) -> dict:
     """Convert one task: read raw corpus from ``data_dir``, split by HUNER's lists from
-    ``split_dir``, write ``out_dir/{train,dev,test}.tsv`` and ``conversion_report.json``."""
+    ``split_dir``, write ``out_dir/{train,dev,test}.tsv`` and ``conversion_report.json``.
+
+    ``mention_boundaries``: ``"cut"`` or ``"huner"`` (see :func:`tag_document`); default: the
+    registry's top-level ``mention_boundaries`` (``"cut"`` when absent)."""
+    mention_boundaries = mention_boundaries or registry.get("mention_boundaries", "cut")
+    if mention_boundaries not in MENTION_BOUNDARIES:
+        raise UserError(f"mention_boundaries must be one of {', '.join(MENTION_BOUNDARIES)}, "
+                        f"not {mention_boundaries!r}")
     spec = task_spec(registry, task)
     corpus = corpus_spec(registry, spec["corpus"])
     read = reader_for(corpus["format"], task)
     options = dict(corpus.get("options") or {}, encoding=corpus.get("encoding", "utf-8"))
 
+    policy = corpus.get("duplicate_ids", "error")
     sentences_per_doc: dict[str, list[Sentence]] = {}
+    first_copy: dict[str, Document] = {}
     doc_order: list[str] = []
+    duplicates: list[str] = []
     lost = 0
     dropped: list[str] = []
     for doc in read(data_dir, options):
-        dropped.extend(doc.dropped)
         if not doc.text.strip():  # a skipped source document (reason is in doc.dropped)
+            dropped.extend(doc.dropped)
             continue
-        tagged, missed = tag_document(doc, spec["types"],
-                                      keep_source_sentences=corpus["keep_source_sentences"],
-                                      keep_source_tokens=corpus["keep_source_tokens"])
-        lost += missed
-        if doc.id not in sentences_per_doc:
+        if doc.id in first_copy:
+            duplicates.append(doc.id)
+            if policy != "merge":
+                if not same_document(first_copy[doc.id], doc):
+                    raise UserError(
+                        f"HUNER task {task!r}: document ID {doc.id!r} occurs twice with different "
+                        f"content: in {first_copy[doc.id].source or data_dir} and in "
+                        f"{doc.source or data_dir}",
+                        hint="the raw files are not the release HUNER used: delete "
+                             f"resources/huner/downloads/{spec['corpus']} and download again "
+                             "(registry 'duplicate_ids: merge' concatenates such documents, as "
+                             "HUNER did for corpora it converted in several parts)")
+                continue  # an identical copy: counted, kept once
+        else:
+            first_copy[doc.id] = doc
             sentences_per_doc[doc.id] = []
             doc_order.append(doc.id)
+        dropped.extend(doc.dropped)
+        tagged, missed = tag_document(doc, spec["types"],
+                                      keep_source_sentences=corpus["keep_source_sentences"],
+                                      keep_source_tokens=corpus["keep_source_tokens"],
+                                      mention_boundaries=mention_boundaries)
+        lost += missed
+        # "merge": HUNER converted the parts separately, concatenated the CoNLL files and
+        # grouped sentences by document ID (ner_scripts/scripts/split_corpora.py)
         sentences_per_doc[doc.id].extend(tagged)
     if not doc_order:
         raise UserError(f"HUNER task {task!r}: no documents found under {data_dir}",
                         hint="delete the corpus' download folder and run the download again")
 
     ids_per_split, report = assign(doc_order, read_split_ids(split_dir, spec["split"]))
-    report = {"task": task, "corpus": spec["corpus"], "split_file": spec["split"], **report,
+    report = {"task": task, "corpus": spec["corpus"], "split_file": spec["split"],
+              "mention_boundaries": mention_boundaries, **report,
+              "duplicate_documents": len(duplicates), "duplicate_ids": policy,
+              "duplicate_documents_examples": sorted(set(duplicates))[:20],
               "mentions_without_token": lost, "annotations_dropped": len(dropped),
               "annotations_dropped_examples": dropped[:20], "mentions": {}}
     for split in SPLITS:

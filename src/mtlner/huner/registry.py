@@ -36,6 +36,9 @@ def load_registry(path: str | Path | None = None, url_base: str | None = None) -
 def _validate(data: Any, path: Path) -> None:
     if not isinstance(data, dict) or "corpora" not in data or "tasks" not in data:
         raise UserError(f"{path}: needs top-level keys 'corpora' and 'tasks'")
+    if data.get("mention_boundaries", "cut") not in ("cut", "huner"):
+        raise UserError(f"{path}: mention_boundaries must be 'cut' or 'huner', "
+                        f"not {data['mention_boundaries']!r}")
     for key, corpus in data["corpora"].items():
         missing = _CORPUS_KEYS - set(corpus)
         if missing:
@@ -43,6 +46,9 @@ def _validate(data: Any, path: Path) -> None:
         for entry in corpus["files"]:
             if not entry.get("name") or "urls" not in entry:
                 raise UserError(f"{path}: corpus {key!r} has a file without 'name'/'urls'")
+        if corpus.get("duplicate_ids", "error") not in ("error", "merge"):
+            raise UserError(f"{path}: corpus {key!r}: duplicate_ids must be 'error' or 'merge', "
+                            f"not {corpus['duplicate_ids']!r}")
     for task, spec in data["tasks"].items():
         missing = _TASK_KEYS - set(spec)
         if missing:

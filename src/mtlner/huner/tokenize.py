@@ -13,7 +13,8 @@ Tokens (``tokenize``):
   Treebank: ``IL-2-induced``, ``1,2-dichloroethane``, ``3.5`` are single tokens;
 * a trailing period is split off at the end of a sentence, and in mid-sentence unless the
   word is an abbreviation (``e.g.``, ``Fig.``, ``et al.``, single initials ``J.``);
-* a semicolon is always a token of its own, also inside a word;
+* a semicolon is split off the edges of a word like a comma, but stays inside one
+  (``Mlh1-/-;Apc1638N``);
 * ``%`` is split off a number (``5.8%`` -> ``5.8`` ``%``) and ``'s``/``n't`` off a word.
 
 Sentences (``split_sentences``):
@@ -33,10 +34,16 @@ Known differences from OpenNLP (the model is statistical, these rules are not):
   end a sentence after a listed abbreviation.
 Entities that cross one of our sentence boundaries are handled by the caller (sentences are
 merged, as HUNER did), so a wrong boundary never cuts a mention.
+
+Mention boundaries (``split_at``): the caller cuts a token wherever a mention starts or ends
+inside it (``c-Fos/c-Jun`` with mentions ``c-Fos`` and ``c-Jun`` -> ``c-Fos`` ``/`` ``c-Jun``).
+OpenNLP's model did this only where it had learnt to split (and HUNER then lost the
+mention when it did not); see docs/huner.md for what this changes in Table 1.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 
 # Words (lower-cased, without their final period) after which a period does not end a sentence.
@@ -54,7 +61,6 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _EDGE_PUNCT = ",;:?!"
 _SENTENCE_END = re.compile(r"[.?!]+[\"')\]]*$")
 _WHITESPACE_RUN = re.compile(r"\S+")
-_SEMICOLON_SPLIT = re.compile(r";|[^;]+")
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -116,11 +122,10 @@ def tokenize(text: str, start: int = 0, end: int | None = None, *,
     spans: list[tuple[int, int]] = []
     for index, word in enumerate(words):
         is_last = sentence_final and index == len(words) - 1
-        # a semicolon is always its own token, even inside a word ("Mlh1-/-;Apc1638N")
-        pieces = list(_SEMICOLON_SPLIT.finditer(word.group()))
-        for number, piece in enumerate(pieces):
-            spans.extend(_split_word(piece.group(), word.start() + piece.start(),
-                                     is_last and number == len(pieces) - 1))
+        # a semicolon inside a word stays, like a comma: VARIOME's genotypes "Mlh1-/-;Apc1638N"
+        # are one OpenNLP token (splitting them gives 31 more VARIOME gene mentions than
+        # Table 1; keeping them whole matches it to 0.5 %, docs/huner.md)
+        spans.extend(_split_word(word.group(), word.start(), is_last))
     return spans
 
 
@@ -172,3 +177,24 @@ def _split_clitics(word: str, lo: int, hi: int) -> list[tuple[int, int]]:
             cut = hi - len(clitic)
             return [(lo, cut), (cut, hi)]
     return [(lo, hi)] if lo < hi else []
+
+
+def split_at(tokens: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    """Cut every token ``(start, end)`` at each offset of the sorted ``cuts`` strictly inside it.
+
+    Used with the start and end offsets of a sentence's mentions, so that every mention
+    begins and ends on a token boundary (``anti-p53`` with a mention ``p53`` becomes
+    ``anti-`` ``p53``).
+    """
+    if not cuts:
+        return tokens
+    pieces: list[tuple[int, int]] = []
+    for start, end in tokens:
+        first = bisect.bisect_right(cuts, start)
+        last = bisect.bisect_left(cuts, end)
+        position = start
+        for cut in cuts[first:last]:  # start < cut < end
+            pieces.append((position, cut))
+            position = cut
+        pieces.append((position, end))
+    return pieces

@@ -41,6 +41,8 @@ class Document:
     # annotations the converter had to drop (e.g. offsets that do not match the text);
     # counted in the conversion report
     dropped: list[str] = field(default_factory=list)
+    # the raw file the document was read from (named in errors about duplicate IDs)
+    source: str = ""
 
 
 # format name (registry.yaml "format") -> module in this package with ``read(path, options)``
@@ -73,7 +75,7 @@ def reader_for(format_name: str | None, task: str) -> Reader:
     return module.read
 
 
-def iob_to_document(doc_id: str, sentences: list[list[tuple[str, str]]]) -> Document:
+def iob_to_document(doc_id: str, sentences: list[list[tuple[str, str]]], source: str = "") -> Document:
     """Build a pre-tokenised Document from IOB-tagged sentences of (token, tag).
 
     Tags are ``O`` or ``B-X``/``I-X`` (an ``I-X`` after ``O`` or another type starts a new
@@ -110,7 +112,7 @@ def iob_to_document(doc_id: str, sentences: list[list[tuple[str, str]]]) -> Docu
         sentence_spans.append((sentence_start, position))
         parts.append("\n")
         position += 1
-    return Document(doc_id, "".join(parts), spans, sentence_spans, pretokenised=True)
+    return Document(doc_id, "".join(parts), spans, sentence_spans, pretokenised=True, source=source)
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:

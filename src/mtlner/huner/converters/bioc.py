@@ -68,4 +68,4 @@ def _document(element: ET.Element, path: Path, replacements) -> Document:
                 continue
             spans.extend(Span(start, end, source_type) for source_type in types)
     sentences = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
-    return Document(doc_id, text, spans, sentences, dropped=dropped)
+    return Document(doc_id, text, spans, sentences, dropped=dropped, source=str(path))

@@ -27,7 +27,7 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
     except (ET.ParseError, OSError) as error:
         raise UserError(f"{path}: not readable BioInfer XML ({error})") from error
     for index, sentence in enumerate(root.iter("sentence")):
-        yield _sentence(str(index), sentence)
+        yield _sentence(str(index), sentence, str(path))
 
 
 def _token_key(element_id: str) -> str:
@@ -35,7 +35,7 @@ def _token_key(element_id: str) -> str:
     return ".".join(element_id.split(".")[1:3])
 
 
-def _sentence(doc_id: str, sentence: ET.Element) -> Document:
+def _sentence(doc_id: str, sentence: ET.Element, source: str = "") -> Document:
     keys, offsets, words = [], [], []
     position = 0
     for token in sentence.iter("token"):
@@ -59,4 +59,4 @@ def _sentence(doc_id: str, sentence: ET.Element) -> Document:
                 last = index - 1
                 spans.append(Span(offsets[run_start], offsets[last] + len(words[last]), entity.get("type", "")))
                 run_start = None
-    return Document(doc_id, text, spans, [(0, len(text))], pretokenised=True)
+    return Document(doc_id, text, spans, [(0, len(text))], pretokenised=True, source=source)

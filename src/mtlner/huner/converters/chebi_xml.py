@@ -35,7 +35,7 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
         for snippet, snippet_spans in zip(parser.snippets, parser.spans):
             spans.extend(Span(offset + start, offset + end, kind) for start, end, kind in snippet_spans)
             offset += len(snippet) + 1
-        yield Document(path.parent.name, text, spans)
+        yield Document(path.parent.name, text, spans, source=str(path))
 
 
 class _SnippetParser(HTMLParser):

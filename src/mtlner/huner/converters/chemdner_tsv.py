@@ -26,6 +26,7 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
 def read_pair(text_path: Path, annotation_path: Path, encoding: str = "utf-8") -> Iterator[Document]:
     documents: dict[str, Document] = {}
     title_length: dict[str, int] = {}
+    repeats: list[str] = []  # IDs listed again with the same text (yielded again: build counts them)
     for number, line in enumerate(read_text(text_path, encoding).splitlines(), start=1):
         if not line.strip():
             continue
@@ -33,7 +34,13 @@ def read_pair(text_path: Path, annotation_path: Path, encoding: str = "utf-8") -
         if len(parts) < 3:
             raise UserError(f"{text_path}:{number}: expected '<id>\\t<title>\\t<abstract>'")
         doc_id, title, abstract = parts[0], parts[1], "\t".join(parts[2:])
-        documents[doc_id] = Document(doc_id, f"{title}\n{abstract}")
+        if doc_id in documents:
+            if documents[doc_id].text != f"{title}\n{abstract}":
+                raise UserError(f"{text_path}:{number}: document ID {doc_id!r} occurs again with a "
+                                "different text", hint="download the corpus again")
+            repeats.append(doc_id)
+            continue
+        documents[doc_id] = Document(doc_id, f"{title}\n{abstract}", source=str(text_path))
         title_length[doc_id] = len(title)
     for number, line in enumerate(read_text(annotation_path, encoding).splitlines(), start=1):
         if not line.strip():
@@ -54,3 +61,6 @@ def read_pair(text_path: Path, annotation_path: Path, encoding: str = "utf-8") -
             raise UserError(f"{annotation_path}:{number}: offsets {start}-{end} give "
                             f"{doc.text[start + shift:end + shift]!r}, file says {parts[4]!r}")
     yield from documents.values()
+    for doc_id in repeats:
+        doc = documents[doc_id]
+        yield Document(doc_id, doc.text, list(doc.spans), source=doc.source)

@@ -14,7 +14,8 @@ from mtlner.huner.converters.ids import huner_strip
 def read(data_dir: Path, options: dict) -> Iterator[Document]:
     text_dir = data_dir / options["text_dir"]
     encoding = options["encoding"]
-    documents = {path.name: Document(huner_strip(path.name, ".txt"), read_text(path, encoding))
+    documents = {path.name: Document(huner_strip(path.name, ".txt"), read_text(path, encoding),
+                                     source=str(path))
                  for path in sorted(text_dir.iterdir())
                  if path.is_file() and not path.name.startswith(".")}
     gold = data_dir / options["gold"]

@@ -74,4 +74,5 @@ def _document(folder: Path) -> Document:
         if start_index in word_start and end_index in word_end:
             kind = markable.get("proteins") or "protein"  # protein, protein_complex, ...
             spans.append(Span(word_start[start_index], word_end[end_index], kind))
-    return Document(doc_id, text, spans, sentences, pretokenised=True, dropped=dropped)
+    return Document(doc_id, text, spans, sentences, pretokenised=True, dropped=dropped,
+                    source=str(folder))

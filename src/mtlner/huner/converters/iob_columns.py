@@ -34,7 +34,7 @@ def _read_file(path: Path, options: dict) -> Iterator[Document]:
         line = line.strip()
         if header and line.startswith(header):
             if doc_id is not None:
-                yield iob_to_document(doc_id, sentences)
+                yield iob_to_document(doc_id, sentences, source=str(path))
             doc_id = line[len(header):].strip().split(":")[-1].strip()
             sentences = [[]]
         elif not line:
@@ -43,7 +43,7 @@ def _read_file(path: Path, options: dict) -> Iterator[Document]:
         else:
             sentences[-1].append(_token_and_tag(line, path, number, options))
     if doc_id is not None and any(sentences):
-        yield iob_to_document(doc_id, sentences)
+        yield iob_to_document(doc_id, sentences, source=str(path))
 
 
 def _token_and_tag(line: str, path: Path, number: int, options: dict) -> tuple[str, str]:

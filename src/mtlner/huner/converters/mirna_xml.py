@@ -42,4 +42,4 @@ def _document(element: ET.Element, path: Path) -> Document:
                     spans.append(Span(base + int(first), base + int(last) + 1, entity.get("type", "")))
                 except ValueError:
                     raise UserError(f"{path}: entity {entity.get('id')!r} has charOffset {offsets!r}") from None
-    return Document(element.get("id", ""), text, spans, sentences)
+    return Document(element.get("id", ""), text, spans, sentences, source=str(path))

@@ -24,7 +24,7 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
         first_line_end = text.find("\n") if "\n" in text else len(text)
         doc_id = text[:first_line_end].strip()
         blanked = " " * first_line_end + text[first_line_end:]
-        doc = Document(doc_id, blanked)
+        doc = Document(doc_id, blanked, source=str(annotation_path))
         try:
             root = ET.parse(annotation_path).getroot()
         except ET.ParseError as error:

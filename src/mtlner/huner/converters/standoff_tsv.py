@@ -4,8 +4,10 @@ Options: ``text_dir`` (one ``<doc>.txt`` per document), ``annotations`` (TSV), `
 (skip the first line), ``doc_column`` (column holding the document name),
 ``doc_id_before_colon`` (S800 writes ``<doc>:<pmid>``), then start, end, text follow the
 document column. ``inclusive_end``: S800's end offset points AT the last character
-(``end + 1`` is the exclusive end); LINNAEUS' end is exclusive. Mentions with
-start == end are skipped (S800 has a few). Documents without mentions are kept.
+(``end + 1`` is the exclusive end), so start == end is a one-character mention (S800's
+FMDV serotypes ``O``, ``A``); HUNER (``S800_species_to_conll.py``) kept them via
+``map_offsets(start, end + 1)``. LINNAEUS' end is exclusive. Documents without mentions are
+kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
     strip = options.get("doc_id_strip", ".txt")
     documents: dict[str, Document] = {}
     for path in sorted(text_dir.glob("*.txt")):
-        documents[path.stem] = Document(huner_strip(path.name, strip), read_text(path, encoding))
+        documents[path.stem] = Document(huner_strip(path.name, strip), read_text(path, encoding),
+                                        source=str(path))
     annotation_path = data_dir / options["annotations"]
     column = options.get("doc_column", 1)
     lines = read_text(annotation_path, encoding).splitlines()
@@ -44,8 +47,6 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
         if name not in documents:
             raise UserError(f"{annotation_path}:{number}: no text file {name}.txt in {text_dir}")
         if options.get("inclusive_end"):
-            if start == end:
-                continue
             end += 1
         doc = documents[name]
         if doc.text[start:end] != mention:
