@@ -6,16 +6,19 @@
 #
 # Stages (one rule file each): corpus -> windows -> train (STL, MTL, entity ablation) -> report.
 
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
 # config.yaml is the default; a --configfile replaces it instead of being merged into it
-# (Snakemake would otherwise add the demo's tasks to the paper's 22).
-if not config:
+# (Snakemake would otherwise add the demo's tasks to the paper's 22). `--config key=value` works
+# either way: Snakemake applies it on top of whichever file was loaded.
+if not workflow.config_settings.configfiles:
 
-    configfile: "config.yaml"
+    configfile: str(Path(workflow.basedir) / "config.yaml")
 
 
 include: "workflow/rules/common.smk"
@@ -53,3 +56,8 @@ rule mtl:
 rule entity_ablation:
     input:
         entity_ablation_metrics(),
+
+
+rule baseline:
+    input:
+        baseline_metrics(),

@@ -83,3 +83,24 @@ def test_mention_spans_and_stats():
     assert stats["unique_mentions"] == 2  # "a b" twice, "a" once
     assert stats["tokens"] == 6
     assert stats["density"] == pytest.approx(0.5)
+
+
+def test_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    from mtlner.corpus import read_conll
+
+    path = tmp_path / "bom.tsv"
+    path.write_bytes("\ufeff-DOCSTART-\tO\n\nIL-2\tB-Gene\nbinds\tO\n".encode("utf-8"))
+    docs, _ = read_conll(path)
+    assert len(docs) == 1
+    assert docs[0].sentences[0].tokens == ["IL-2", "binds"]
+    assert docs[0].sentences[0].tags == ["B", "O"]
+
+
+def test_entity_type_spellings_meet_in_one_group_with_a_warning():
+    from mtlner.corpus import normalise_entity_type, normalise_entity_types
+
+    assert normalise_entity_type(" Cell line ") == normalise_entity_type("cell-line") == "cell_line"
+    types, warnings = normalise_entity_types({"a": "Gene", "b": "gene", "c": "species"})
+    assert types == {"a": "gene", "b": "gene", "c": "species"}
+    assert len(warnings) == 1 and "'Gene'" in warnings[0] and "'gene'" in warnings[0]
+    assert normalise_entity_types({"a": "gene", "b": "species"})[1] == []

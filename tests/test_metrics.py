@@ -4,21 +4,59 @@ import pytest
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from mtlner.metrics import entity_counts, scores, word_counts
+from mtlner.metrics import LEVELS, entity_counts, scores, word_counts, word_strict_counts
 
 
-def test_word_level_hand_computed():
+def test_paper_word_metric_strips_prefixes_hand_computed():
     gold = [["B", "I", "O", "O", "B"]]
-    pred = [["B", "O", "O", "B", "B"]]
-    # gold positives: B I B (3); predicted positives: B B B (3); correct: word 0 and word 4
+    pred = [["B", "O", "O", "B", "I"]]
+    # gold positives: words 0, 1, 4 (3); predicted positives: words 0, 3, 4 (3);
+    # correct under the paper's metric (B and I are one label): words 0 and 4 (word 4 is I vs B)
     c = word_counts(gold, pred)
     assert (c.tp, c.predicted, c.gold) == (2, 3, 3)
     assert c.prf()["f1"] == pytest.approx(2 / 3)
 
 
-def test_word_level_tag_must_match_not_just_be_positive():
-    c = word_counts([["B", "I"]], [["I", "I"]])
-    assert (c.tp, c.predicted, c.gold) == (1, 2, 2)
+def test_strict_word_metric_needs_the_exact_tag():
+    gold = [["B", "I", "O", "O", "B"]]
+    pred = [["B", "O", "O", "B", "I"]]
+    # only word 0 has the exact tag; word 4 (gold B, predicted I) is wrong here
+    c = word_strict_counts(gold, pred)
+    assert (c.tp, c.predicted, c.gold) == (1, 3, 3)
+
+
+def test_the_three_levels_differ_on_one_sentence():
+    # gold: one two-word mention "B I" and a one-word mention "B"
+    gold = [["B", "I", "O", "B"]]
+    # prediction: the first mention's words are both tagged I (no B: not a strict-IOB2 entity),
+    # the second mention exactly right
+    pred = [["I", "I", "O", "B"]]
+    result = scores(gold, pred)
+    assert set(result) == set(LEVELS)
+    # paper word metric: all 3 gold words predicted as the entity label -> P = R = 1
+    assert result["word"]["f1"] == pytest.approx(1.0)
+    # strict word metric: words 1 and 3 exact, word 0 (I for B) wrong -> P = R = 2/3
+    assert (result["word_strict"]["tp"], result["word_strict"]["gold"]) == (2, 3)
+    assert result["word_strict"]["f1"] == pytest.approx(2 / 3)
+    # entity level: only the one-word mention matches; the I-I run is not an entity under
+    # strict IOB2 -> 1 predicted, 2 gold, 1 correct
+    assert (result["entity"]["tp"], result["entity"]["predicted"], result["entity"]["gold"]) == (1, 1, 2)
+    assert result["entity"]["f1"] == pytest.approx(2 / 3)
+
+
+def test_paper_word_metric_is_micro_f1_over_the_entity_label_only():
+    # The paper's code takes sklearn micro-F1 over the entity label with O and BERT_TOKEN
+    # excluded: here computed by hand as a binary confusion over "is the word in a mention".
+    rng = random.Random(3)
+    for _ in range(30):
+        gold = [[rng.choice("BIO") for _ in range(rng.randint(1, 10))] for _ in range(4)]
+        pred = [[rng.choice(["B", "I", "O", "SPECIAL"]) for _ in s] for s in gold]
+        flat = [(g != "O", p in ("B", "I")) for gs, ps in zip(gold, pred) for g, p in zip(gs, ps)]
+        tp = sum(g and p for g, p in flat)
+        fp = sum(p and not g for g, p in flat)
+        fn = sum(g and not p for g, p in flat)
+        expected = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        assert scores(gold, pred)["word"]["f1"] == pytest.approx(expected)
 
 
 def test_entity_level_hand_computed_strict():
@@ -47,4 +85,4 @@ def test_entity_level_agrees_with_seqeval_strict_on_random_sequences():
 
 def test_empty_predictions_score_zero_not_error():
     result = scores([["B", "O"]], [["O", "O"]])
-    assert result["word"]["f1"] == 0.0 and result["entity"]["f1"] == 0.0
+    assert all(result[level]["f1"] == 0.0 for level in LEVELS)

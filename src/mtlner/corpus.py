@@ -48,6 +48,26 @@ class ReadReport:
     warnings: list[str] = field(default_factory=list)
 
 
+def normalise_entity_type(name: str) -> str:
+    """One spelling per entity type: case-folded, spaces and hyphens as underscores, so that
+    "Cell line", "cell-line" and "cell_line" are one group in MTL and entity ablation."""
+    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
+
+
+def normalise_entity_types(entities: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Task -> entity type, normalised; plus a warning for every group that met in several spellings."""
+    normalised = {task: normalise_entity_type(entity) for task, entity in entities.items()}
+    spellings: dict[str, set[str]] = {}
+    for task, entity in entities.items():
+        spellings.setdefault(normalised[task], set()).add(entity)
+    warnings = [
+        f"entity types {sorted(names)} are treated as one type {group!r} (case and spaces are ignored)"
+        for group, names in sorted(spellings.items())
+        if len(names) > 1
+    ]
+    return normalised, warnings
+
+
 def _parse_tag(raw: str, path: Path, line_no: int) -> tuple[str, str | None]:
     match = _TAG_RE.match(raw)
     if raw == "O":
@@ -83,7 +103,9 @@ def read_conll(path: str | Path) -> tuple[list[Document], ReadReport]:
         tokens, tags = [], []
 
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (written by some Windows editors) would otherwise become
+        # part of the first token ("\ufeff-DOCSTART-") and silently change the corpus
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
         raise UserError(f"{path}: not UTF-8 (byte {err.start})", hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8") from err
     for line_no, line in enumerate(text.splitlines(), start=1):

@@ -1,12 +1,20 @@
-"""The two metric levels, defined once and used everywhere.
+"""The three metric levels, defined once and used everywhere.
 
-- word level (the paper's Tables 2-6): each word takes the tag predicted for its LAST subword;
-  precision/recall/F1 are micro-averaged over the B and I tags of all words of the split
-  (O is the negative class; a word predicted as the special class counts as O).
-- entity level (Table 7): exact span and type match under strict IOB2 (seqeval's
-  ``mode="strict", scheme=IOB2``): an entity is a B followed by its Is.
+- ``word`` — the paper's word-level metric, as its released code computes it
+  (NLPatVCU/multitasking_bert-1, ``evaluation/evaluate.py::evaluate_ner`` called with
+  ``evaluate_biluo=False`` for every biomedical task): each word takes the label predicted for
+  its LAST subword (``multitaskers/multi_tasking_bert.py::MultiTaskingBert.predict`` writes
+  every subword's prediction onto its word in order, so the last one wins); ``B-X`` and ``I-X``
+  are mapped to the same label ``X`` before scoring; precision/recall/F1 are micro-averaged
+  over the entity label with ``O`` and the special ``BERT_TOKEN`` class excluded. A word
+  predicted ``I`` where gold is ``B`` therefore counts as correct. Tables 2-6 use this.
+- ``word_strict`` — the same words, but ``B`` and ``I`` are different labels (a word is right
+  only when its tag matches exactly). Stricter than the paper; kept as its own column.
+- ``entity`` — exact span match under strict IOB2 (seqeval ``mode="strict", scheme=IOB2``):
+  an entity is a ``B`` followed by its ``I``s (Table 7).
 
-Both are computed from counts (true positives, predicted, gold) so that results can be
+A word predicted as the special class counts as ``O`` at every level (it is never a mention).
+All three are computed from counts (true positives, predicted, gold) so that results can be
 summed over documents, which the bootstrap needs.
 """
 
@@ -33,12 +41,28 @@ class Counts:
         return {"precision": p, "recall": r, "f1": f}
 
 
+POSITIVE = ("B", "I")
+LEVELS = ("word", "word_strict", "entity")
+
+
 def word_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
-    """Counts over B/I word tags (sentences of B/I/O; anything else counts as O)."""
+    """The paper's word metric: B and I are one entity label (prefixes stripped)."""
     tp = n_pred = n_gold = 0
     for g_sent, p_sent in zip(gold, predicted, strict=True):
         for g, p in zip(g_sent, p_sent, strict=True):
-            g_pos, p_pos = g in ("B", "I"), p in ("B", "I")
+            g_pos, p_pos = g in POSITIVE, p in POSITIVE
+            n_gold += g_pos
+            n_pred += p_pos
+            tp += g_pos and p_pos
+    return Counts(tp, n_pred, n_gold)
+
+
+def word_strict_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
+    """Word metric with B and I as different labels: a word counts only if its tag matches."""
+    tp = n_pred = n_gold = 0
+    for g_sent, p_sent in zip(gold, predicted, strict=True):
+        for g, p in zip(g_sent, p_sent, strict=True):
+            g_pos, p_pos = g in POSITIVE, p in POSITIVE
             n_gold += g_pos
             n_pred += p_pos
             tp += g_pos and g == p
@@ -46,7 +70,7 @@ def word_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
 
 
 def _typed(sentences: list[list[str]], entity: str) -> list[list[str]]:
-    return [[f"{t}-{entity}" if t in ("B", "I") else "O" for t in s] for s in sentences]
+    return [[f"{t}-{entity}" if t in POSITIVE else "O" for t in s] for s in sentences]
 
 
 def entity_spans(sentences: list[list[str]], entity: str = "ENT") -> set[tuple[int, int, int]]:
@@ -60,9 +84,13 @@ def entity_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
     return Counts(len(g & p), len(p), len(g))
 
 
+COUNTERS = {"word": word_counts, "word_strict": word_strict_counts, "entity": entity_counts}
+
+
 def scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, dict[str, float]]:
-    """Word-level and entity-level P/R/F1 plus the counts behind them."""
+    """P/R/F1 plus the counts behind them at every level of ``LEVELS``."""
     out = {}
-    for level, counts in (("word", word_counts(gold, predicted)), ("entity", entity_counts(gold, predicted))):
+    for level in LEVELS:
+        counts = COUNTERS[level](gold, predicted)
         out[level] = {**counts.prf(), "tp": counts.tp, "predicted": counts.predicted, "gold": counts.gold}
     return out

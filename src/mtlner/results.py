@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UserError
+from .metrics import LEVELS
 
 COLUMNS = [
     "kind", "without", "task", "entity_type", "ablation", "seed", "best_epoch", "epochs",
@@ -29,7 +30,8 @@ def metrics_rows(path: str | Path) -> list[dict]:
     rows = []
     for task, result in data["tasks"].items():
         for split in ("dev", "test"):
-            for level in ("word", "entity"):
+            # older metrics.json files (before word_strict existed) have only word and entity
+            for level in [lvl for lvl in LEVELS if lvl in result[split]]:
                 scores = result[split][level]
                 rows.append(
                     {

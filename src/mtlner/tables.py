@@ -3,6 +3,9 @@
 Every table is written as CSV (full precision) and Markdown (3 decimals). Where several seeds
 ran, a table holds the mean over seeds and an ``<column>_sd`` column beside it; Markdown shows
 ``mean ± sd``. Scores are word-level (the paper's Tables 2-6) unless the table says entity.
+"word" is the paper's own word metric (B and I merged, each word read from its last subword,
+see ``mtlner.metrics``); ``word_strict`` (B and I distinct) and ``entity`` (strict spans) sit
+beside it in ``metric_levels`` and ``class_averages``.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from .atomic import atomic_path, write_text
 from .errors import UserError
 from .stats import pearson
 
-WORD, ENTITY = "word", "entity"
+WORD, WORD_STRICT, ENTITY = "word", "word_strict", "entity"
 
 
-def table_names(entity_ablation: bool = True, paper: bool = True, significance: bool = True) -> list[str]:
+def table_names(entity_ablation: bool = True, paper: bool = True, significance: bool = True, baseline: bool = False) -> list[str]:
     names = ["table1_corpus", "table2_stl", "table3_mtl", "table4_stl_data_ablation", "table5_mtl_data_ablation"]
     if entity_ablation:
         names.append("table6_entity_ablation")
-    names += ["table7_entity_level", "class_averages", "correlations"]
+    names += ["table7_entity_level", "metric_levels", "class_averages", "correlations"]
+    if baseline:
+        names.append("recipes")
     if paper:
         names.append("paper_comparison")
     if significance:
@@ -184,6 +189,42 @@ def table7_entity_level(results, corpus, significance=None):
     return _with_names(merged, corpus)
 
 
+def metric_levels(results, corpus):
+    """Test F1 of STL and MTL (no data removed) at the three metric levels side by side, so a
+    reader sees how much of a score is the paper's lenient word metric."""
+    parts = []
+    for kind in ("stl", "mtl"):
+        for level, column in ((WORD, "word"), (WORD_STRICT, "word_strict"), (ENTITY, "entity")):
+            if (results["level"] == level).any():
+                parts.append(_test_f1(results, kind, f"{column}_{kind}", level))
+    if not parts:
+        return pd.DataFrame({"task": []})
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part, on="task", how="outer")
+    return _with_names(merged, corpus)
+
+
+def recipes(results, corpus):
+    """The paper's recipe (STL) beside the standard Hugging Face recipe (kind baseline) on the
+    same task and seeds, no data removed: test F1 at the paper's word level and at entity
+    level, and training seconds."""
+    parts = []
+    for kind, name in (("stl", "paper"), ("baseline", "standard")):
+        for level, column in ((WORD, "word"), (ENTITY, "entity")):
+            parts.append(_test_f1(results, kind, f"{column}_{name}", level))
+        sub = _select(results, kind, ENTITY)
+        sub = sub[sub["split"] == "test"]
+        parts.append(_mean_sd(sub, ["task"], ["train_seconds", "epochs"]).rename(
+            columns=lambda c: c if c == "task" else f"{c}_{name}"
+        ))
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part, on="task", how="outer")
+    merged["entity_standard_minus_paper"] = merged["entity_standard"] - merged["entity_paper"]
+    return _with_names(merged, corpus)
+
+
 def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
     """Every bootstrap comparison: entity-level test F1 of A and B, difference, 95% interval, p."""
     columns = ["comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta", "ci_low", "ci_high", "p", "p_holm", "documents", "seeds"]
@@ -212,8 +253,10 @@ def correlations(results, corpus):
     features = corpus[["task", "density_train", "tokens_train"]].copy()
     rows = []
     for kind in ("stl", "mtl"):
-        for level in (WORD, ENTITY):
+        for level in (WORD, WORD_STRICT, ENTITY):
             sub = _select(results, kind, level)
+            if sub.empty:
+                continue
             sub = sub[sub["split"] == "test"].groupby("task")[["f1", "train_windows_total"]].mean().reset_index()
             data = sub.merge(features, on="task")
             for feature, label in (
@@ -279,7 +322,7 @@ def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
 
 TITLES = {
     "table1_corpus": "Table 1. Mentions per split (total, unique), training sentences, tokens and annotation density",
-    "table2_stl": "Table 2. STL, word-level scores at the best dev epoch",
+    "table2_stl": "Table 2. STL, word-level scores (the paper's metric: B and I merged, last subword per word) at the best dev epoch",
     "table3_mtl": "Table 3. MTL, word-level scores, beside STL test F1; p_vs_stl: paired bootstrap over test documents of "
     "entity-level F1, MTL vs STL (p_vs_stl_holm: Holm-corrected across tasks)",
     "table4_stl_data_ablation": "Table 4. STL data ablation: word-level test F1 by fraction of training data removed",
@@ -290,6 +333,11 @@ TITLES = {
     "significance": "Significance: paired bootstrap over test documents of entity-level test F1, A (kind, ablation) minus B "
     "(baseline); 95% bootstrap interval of the difference; p two-sided, p_holm Holm-corrected across the tasks of each "
     "(comparison, kind, ablation); several seeds: difference of seed means, documents drawn once per round for all seeds",
+    "metric_levels": "Test F1 (no data removed) at the three metric levels: word (the paper's: B and I merged, last "
+    "subword), word_strict (B and I must match), entity (strict span match)",
+    "recipes": "Recipes: the paper's (STL: packed windows, loss on every subword, constant learning rate) beside the "
+    "standard Hugging Face recipe (one sentence per window, loss on first subwords, linear decay), same task, seeds and "
+    "epochs, no data removed: test F1 (word = the paper's word metric, entity = strict spans) and training seconds",
     "class_averages": "Class averages: unweighted mean test F1 over the datasets of each entity type (se = standard error)",
     "correlations": "Pearson correlation of test F1 with dataset features (ablation 0)",
     "paper_comparison": "Our word-level test F1 beside the paper's (Rodriguez et al. 2022, Tables 1-3)",
@@ -306,6 +354,8 @@ def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, na
         "table5_mtl_data_ablation": lambda: table_data_ablation(results, corpus, "mtl"),
         "table6_entity_ablation": lambda: table6_entity_ablation(results, corpus),
         "table7_entity_level": lambda: table7_entity_level(results, corpus, significance),
+        "metric_levels": lambda: metric_levels(results, corpus),
+        "recipes": lambda: recipes(results, corpus),
         "class_averages": lambda: class_averages(results, corpus),
         "correlations": lambda: correlations(results, corpus),
         "paper_comparison": lambda: paper_comparison(results, corpus, paper_dir),
@@ -313,7 +363,8 @@ def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, na
     }
     if names is None:
         has_ea = (results["kind"] == "stl_from_mtl").any()
-        names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None)
+        has_baseline = (results["kind"] == "baseline").any()
+        names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None, baseline=has_baseline)
     return {name: builders[name]() for name in names}
 
 
@@ -323,7 +374,8 @@ def write_all_tables(results_csv, corpus_stats, out_dir, paper_dir=None, predict
     results = load_results(results_csv)
     corpus = load_corpus_stats(corpus_stats)
     has_ea = (results["kind"] == "stl_from_mtl").any()
-    names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions))
+    has_baseline = (results["kind"] == "baseline").any()
+    names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions), baseline=has_baseline)
     sig = None
     if predictions:
         from .bootstrap import significance

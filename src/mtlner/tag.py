@@ -39,7 +39,7 @@ from .errors import UserError
 from .huner.tokenize import split_sentences, tokenize
 from .model import MultiTaskTagger
 from .train import eval_batches
-from .windows import LABEL_ID, LABELS, SPECIAL, Window, build_windows
+from .windows import LABEL_ID, LABELS, SPECIAL, Window, build_windows, word_positions
 
 log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "conll", "bioc")
@@ -117,8 +117,9 @@ def load_model(folder: str | Path, device: torch.device):
 
 
 @torch.inference_mode()
-def predict_windows(model: MultiTaskTagger, windows: list[Window], pad_id: int, device, max_tokens: int):
-    """Per window, per task: (label id, probability) of every word's last subword."""
+def predict_windows(model: MultiTaskTagger, windows: list[Window], pad_id: int, device, max_tokens: int, label_subwords: str = "all"):
+    """Per window, per task: (label id, probability) of every word, read where the model was
+    trained to put it (last subword, or first under ``label_subwords="first"``)."""
     out: list[dict[str, tuple[list[int], list[float]]] | None] = [None] * len(windows)
     for batch in eval_batches(windows, max_tokens):
         longest = max(len(windows[i].input_ids) for i in batch)
@@ -135,7 +136,7 @@ def predict_windows(model: MultiTaskTagger, windows: list[Window], pad_id: int, 
             best, label = probs.max(-1)
             per_task[task] = (label, best)
         for row, i in enumerate(batch):
-            ends = windows[i].word_ends
+            ends = word_positions(windows[i], label_subwords)
             out[i] = {t: (label[row, ends].tolist(), best[row, ends].tolist()) for t, (label, best) in per_task.items()}
     return out
 
@@ -161,7 +162,9 @@ def entities(labels: list[int], probs: list[float]) -> list[tuple[int, int, floa
 # --------------------------------------------------------------------------- tagging
 
 
-def tag_documents(model: MultiTaskTagger, tokenizer, docs: list[TextDocument], max_length: int, device, max_tokens: int = 8192) -> list[list[dict]]:
+def tag_documents(
+    model: MultiTaskTagger, tokenizer, docs: list[TextDocument], max_length: int, device, max_tokens: int = 8192, label_subwords: str = "all"
+) -> list[list[dict]]:
     """Per document, per sentence: a record with the sentence's span and all heads' entities."""
     inputs, replaced = [], []
     for d in docs:
@@ -169,7 +172,7 @@ def tag_documents(model: MultiTaskTagger, tokenizer, docs: list[TextDocument], m
         inputs.append(Document([Sentence(words, ["O"] * len(words)) for words in sentences], d.name))
         replaced.append(too_long)
     windows = build_windows(inputs, tokenizer, max_length, source="input")
-    predicted = predict_windows(model, windows, tokenizer.pad_token_id, device, max_tokens)
+    predicted = predict_windows(model, windows, tokenizer.pad_token_id, device, max_tokens, label_subwords)
     # concatenate word predictions per document (a window holds words of one document, in order)
     per_doc: list[dict[str, tuple[list[int], list[float]]]] = [{t: ([], []) for t in model.tasks} for _ in docs]
     for window, result in zip(windows, predicted):
@@ -280,7 +283,8 @@ def tag_files(model_dir, inputs, output, fmt: str = "jsonl", max_length: int | N
     torch_device = pick_device(device)
     texts = [(str(p), read_text(p)) for p in inputs]  # all inputs checked before any work
     model, tokenizer = load_model(model_dir, torch_device)
-    trained = json.loads((Path(model_dir) / "model.json").read_text()).get("max_length")
+    written = json.loads((Path(model_dir) / "model.json").read_text())
+    trained = written.get("max_length")
     limit = min(trained or 512, model.encoder.config.max_position_embeddings)  # the training window size
     max_length = min(max_length or limit, model.encoder.config.max_position_embeddings)
     started = time.perf_counter()
@@ -288,7 +292,8 @@ def tag_files(model_dir, inputs, output, fmt: str = "jsonl", max_length: int | N
     for d in docs:
         if not d.sentences:
             log.warning("%s holds no text to tag", d.name)
-    records = tag_documents(model, tokenizer, docs, max_length, torch_device, batch_tokens) if any(d.sentences for d in docs) else [[] for _ in docs]
+    label_subwords = written.get("label_subwords", "all")
+    records = tag_documents(model, tokenizer, docs, max_length, torch_device, batch_tokens, label_subwords) if any(d.sentences for d in docs) else [[] for _ in docs]
     seconds = time.perf_counter() - started
     with atomic_path(output) as tmp:
         tmp.write_text(WRITERS[fmt](docs, records, list(model.tasks)), encoding="utf-8")

@@ -21,6 +21,7 @@ import math
 import random
 import signal
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,9 +31,9 @@ from tqdm.auto import tqdm
 
 from .atomic import atomic_path
 from .errors import UserError
-from .metrics import scores
+from .metrics import LEVELS, scores
 from .model import MultiTaskTagger
-from .windows import LABELS, SPECIAL, Window
+from .windows import LABEL_SUBWORDS, LABELS, SPECIAL, Window, word_positions
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -41,6 +42,7 @@ IGNORE = -100
 @dataclass
 class TrainConfig:
     epochs: int = 20
+    max_steps: int = 0  # > 0: the budget is this many optimiser steps (epochs is ignored)
     lr: float = 5e-5
     weight_decay: float = 0.0
     warmup_ratio: float = 0.0
@@ -58,6 +60,13 @@ class TrainConfig:
     compile: bool = False  # torch.compile, CUDA only
     progress: bool = True
     checkpoint: bool = True  # resumable checkpoint every epoch (off: best weights kept in memory)
+    label_subwords: str = "all"  # "all" (paper: every subword carries its word's tag) or "first"
+
+    def __post_init__(self) -> None:
+        if self.label_subwords not in LABEL_SUBWORDS:
+            raise UserError(f"label_subwords {self.label_subwords!r} is unknown", hint="use all (paper) or first")
+        if self.scheduler not in ("constant", "linear"):
+            raise UserError(f"scheduler {self.scheduler!r} is unknown", hint="use constant (paper) or linear")
 
 
 @dataclass
@@ -132,8 +141,10 @@ def plan_epoch(tasks: list[Task], cfg: TrainConfig, rng: random.Random) -> list[
     return round_robin(per_task, cfg.upsample)
 
 
-def collate(windows: list[Window], pad_id: int, device: torch.device):
-    """Pad to the longest window of the batch (dynamic padding); pads are ignored by the loss."""
+def collate(windows: list[Window], pad_id: int, device: torch.device, label_subwords: str = "all"):
+    """Pad to the longest window of the batch (dynamic padding); pads are ignored by the loss.
+    With ``label_subwords="first"`` only each word's first subword keeps its label (the others
+    and [CLS]/[SEP] are ignored by the loss, as in Hugging Face's token-classification examples)."""
     longest = max(len(w.input_ids) for w in windows)
     ids = torch.full((len(windows), longest), pad_id, dtype=torch.long)
     labels = torch.full((len(windows), longest), IGNORE, dtype=torch.long)
@@ -141,7 +152,11 @@ def collate(windows: list[Window], pad_id: int, device: torch.device):
     for row, w in enumerate(windows):
         n = len(w.input_ids)
         ids[row, :n] = torch.tensor(w.input_ids)
-        labels[row, :n] = torch.tensor(w.labels)
+        if label_subwords == "all":
+            labels[row, :n] = torch.tensor(w.labels)
+        else:
+            starts = word_positions(w, "first")
+            labels[row, starts] = torch.tensor([w.labels[i] for i in starts], dtype=torch.long)
         mask[row, :n] = 1
     pin = device.type == "cuda"
     return tuple(t.pin_memory().to(device, non_blocking=True) if pin else t for t in (ids, mask, labels))
@@ -169,8 +184,12 @@ def eval_batches(windows: list[Window], max_tokens: int) -> list[list[int]]:
 
 
 @torch.inference_mode()
-def predict(model: MultiTaskTagger, task: str, windows: list[Window], pad_id: int, device, max_tokens: int, autocast, progress: bool = False):
-    """Word-level predictions (label of each word's last subword) for every window."""
+def predict(
+    model: MultiTaskTagger, task: str, windows: list[Window], pad_id: int, device, max_tokens: int, autocast,
+    progress: bool = False, label_subwords: str = "all",
+):
+    """Word-level predictions for every window: each word's label is read where it was trained
+    (its last subword under the paper's recipe, its first under ``label_subwords="first"``)."""
     model.eval()
     predicted: list[list[int] | None] = [None] * len(windows)
     for batch in progress_bar(eval_batches(windows, max_tokens), f"eval {task}", progress, leave=False):
@@ -179,7 +198,7 @@ def predict(model: MultiTaskTagger, task: str, windows: list[Window], pad_id: in
             logits = model(ids, mask, task)
         best = logits.argmax(-1).cpu()
         for row, i in enumerate(batch):
-            predicted[i] = best[row, windows[i].word_ends].tolist()
+            predicted[i] = best[row, word_positions(windows[i], label_subwords)].tolist()
     return predicted
 
 
@@ -196,7 +215,7 @@ def sentences_of(windows: list[Window], word_labels: list[list[int]]):
 
 def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, autocast):
     windows = getattr(task, split)
-    predicted = predict(model, task.name, windows, pad_id, device, cfg.eval_max_tokens, autocast, cfg.progress)
+    predicted = predict(model, task.name, windows, pad_id, device, cfg.eval_max_tokens, autocast, cfg.progress, cfg.label_subwords)
     gold = [[w.labels[i] for i in w.word_ends] for w in windows]
     gold_s = sentences_of(windows, gold)
     pred_s = sentences_of(windows, predicted)
@@ -215,13 +234,36 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _init_identity(init: str) -> list:
+    """What identifies the starting weights: the name, plus size and modification time of every
+    file when it is a local folder (an MTL encoder retrained in place gets a new identity)."""
+    path = Path(init)
+    if not path.is_dir():
+        return [init]
+    return [init] + [
+        [str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(path.rglob("*")) if f.is_file()
+    ]
+
+
+def _hash_windows(h, windows: list[Window]) -> None:
+    for w in windows:
+        for values in (w.input_ids, w.labels, w.word_ends, w.sentence_lengths):
+            h.update(array("q", values).tobytes())
+            h.update(b"|")
+        h.update(str(w.doc).encode())
+
+
 def _fingerprint(tasks: list[Task], cfg: TrainConfig, init: str) -> str:
-    """Identifies the run a checkpoint belongs to, so a stale one is never resumed."""
-    h = hashlib.sha256(json.dumps([asdict(cfg) | {"progress": None, "device": None}, init], sort_keys=True, default=str).encode())
+    """Identifies the run a checkpoint belongs to, so a stale one is never resumed: the training
+    settings (minus display and device), the starting weights' identity and every window of every
+    split of every task, subwords and labels alike (a corrected tag changes it)."""
+    settings = asdict(cfg) | {"progress": None, "device": None}
+    h = hashlib.sha256(json.dumps([settings, _init_identity(init)], sort_keys=True, default=str).encode())
     for t in tasks:
-        h.update(t.name.encode())
-        for w in t.train:
-            h.update(bytes(str(w.input_ids[:8]) + str(len(w.input_ids)), "ascii"))
+        h.update(f"task {t.name} {t.entity} {t.train_total}".encode())
+        for split in (t.train, t.dev, t.test):
+            h.update(f"split {len(split)}".encode())
+            _hash_windows(h, split)
     return h.hexdigest()[:16]
 
 
@@ -276,7 +318,9 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr, fused=device.type in ("cuda", "cpu"))
     rng = random.Random(cfg.seed)
     steps_per_epoch = len(plan_epoch(tasks, cfg, random.Random(cfg.seed)))
-    total_steps = max(1, steps_per_epoch * cfg.epochs)
+    # the budget: epochs, or a number of optimiser steps (the last epoch may stop early)
+    epochs = math.ceil(cfg.max_steps / max(1, steps_per_epoch)) if cfg.max_steps else cfg.epochs
+    total_steps = max(1, cfg.max_steps or steps_per_epoch * cfg.epochs)
     warmup = int(cfg.warmup_ratio * total_steps)
 
     def lr_lambda(step: int) -> float:
@@ -289,7 +333,7 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     fingerprint = _fingerprint(tasks, cfg, init)
     ckpt_path, best_path = work_dir / "checkpoint.pt", work_dir / "best.pt"
-    state = {"epoch": 0, "step": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "elapsed": 0.0}
+    state = {"epoch": 0, "step": 0, "steps_done": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "elapsed": 0.0}
     plan_rng_state = rng.getstate()
     best_in_memory = None
 
@@ -324,20 +368,22 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
             torch.save(payload, tmp)
 
     with _sigterm_flag() as signals:
-        while state["epoch"] < cfg.epochs:
+        while state["epoch"] < epochs:
             epoch = state["epoch"]
             rng.setstate(plan_rng_state)  # the epoch's batch plan is a function of this state
             plan = plan_epoch(tasks, cfg, rng)
             next_plan_state = rng.getstate()
+            if cfg.max_steps:
+                plan = plan[: cfg.max_steps - state.get("steps_done", 0)]
             model.train()
             started = time.perf_counter()
             losses = state.setdefault("epoch_losses", [])
-            bar = progress_bar(None, f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress, total=len(plan), initial=state["step"])
+            bar = progress_bar(None, f"epoch {epoch + 1}/{epochs}", cfg.progress, total=len(plan), initial=state["step"])
             windows_by_task = {t.name: t.train for t in tasks}
             for step_index, (task_name, batch) in enumerate(plan):
                 if step_index < state["step"]:
                     continue  # done before the interruption
-                ids, mask, labels = collate([windows_by_task[task_name][i] for i in batch], pad_id, device)
+                ids, mask, labels = collate([windows_by_task[task_name][i] for i in batch], pad_id, device, cfg.label_subwords)
                 with autocast():
                     logits = forward(ids, mask, task_name)
                 loss = F.cross_entropy(logits.float().reshape(-1, len(LABELS)), labels.reshape(-1), ignore_index=IGNORE)
@@ -372,7 +418,7 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
                     "train_seconds": round(train_seconds, 3),
                     "eval_seconds": round(eval_seconds, 3),
                     "dev_selection_score": score,
-                    "dev": {name: {lvl: r[lvl]["f1"] for lvl in ("word", "entity")} for name, r in dev.items()},
+                    "dev": {name: {lvl: r[lvl]["f1"] for lvl in LEVELS} for name, r in dev.items()},
                 }
             )
             log.info("epoch %d: loss %.4f, dev %s %.4f", epoch + 1, state["history"][-1]["train_loss"], cfg.selection_metric, score)
@@ -385,7 +431,7 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
                 else:
                     best_in_memory = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             state["elapsed"] += time.perf_counter() - started
-            state.update(epoch=epoch + 1, step=0, epoch_losses=[])
+            state.update(epoch=epoch + 1, step=0, epoch_losses=[], steps_done=state.get("steps_done", 0) + len(plan))
             plan_rng_state = next_plan_state
             if cfg.checkpoint:
                 save_checkpoint()
@@ -409,7 +455,8 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
         }
     return {
         "best_epoch": state["best_epoch"],
-        "epochs": cfg.epochs,
+        "epochs": epochs,
+        "steps": state.get("steps_done", 0),
         "dev_selection_score": state["best_score"],
         "train_seconds": round(state["elapsed"], 3),
         "device": str(device),

@@ -4,8 +4,10 @@ Each word is split into subwords by the encoder's (fast) tokenizer. Every subwor
 carries the word's tag (so the word's LAST subword, which the word-level metric reads, has it
 too); ``[CLS]``/``[SEP]`` carry the special label, which is trained like the others (the
 paper's "BERT-TOKEN" class) and never scored. Consecutive sentences of a document fill a
-window up to ``max_length`` subwords; a mention that would cross the end of a window starts
-the next one instead. Windows are tokenised once per (corpus, tokenizer, max length) and
+window up to ``max_length`` subwords (``windowing="pack"``, the paper's); a mention that would
+cross the end of a window starts the next one instead. ``windowing="sentence"`` puts one
+sentence in each window (the usual Hugging Face recipe; long sentences are still cut outside
+mentions). Windows are tokenised once per (corpus, tokenizer, max length, windowing) and
 cached, so ablation levels and epochs reuse them.
 """
 
@@ -24,6 +26,7 @@ from .errors import UserError
 LABELS = ("O", "B", "I", "SPECIAL")
 LABEL_ID = {name: i for i, name in enumerate(LABELS)}
 SPECIAL = LABEL_ID["SPECIAL"]
+WINDOWINGS = ("pack", "sentence")
 
 
 @dataclass
@@ -34,6 +37,20 @@ class Window:
     sentence_lengths: list[int]  # words per sentence, in order; sums to len(word_ends)
     words: list[str]
     doc: int  # index of the source document within the split
+
+
+LABEL_SUBWORDS = ("all", "first")
+
+
+def word_positions(window: Window, label_subwords: str = "all") -> list[int]:
+    """Where each word is read (and, with ``first``, trained): its last subword under the
+    paper's recipe (``all``: every subword carries the word's tag, the last one is read, as
+    ``multitaskers/multi_tasking_bert.py::predict`` in the paper's code does), its first subword
+    under the Hugging Face recipe (``first``: only that one carries the loss). A window's words
+    are contiguous between [CLS] and [SEP], so a word starts right after the previous one ends."""
+    if label_subwords == "all":
+        return window.word_ends
+    return [1] + [end + 1 for end in window.word_ends[:-1]] if window.word_ends else []
 
 
 @dataclass
@@ -96,10 +113,15 @@ def _chunk_long_sentence(words: list[_Word], budget: int, where: str) -> list[li
     return chunks
 
 
-def build_windows(docs: list[Document], tokenizer, max_length: int, source: str = "corpus") -> list[Window]:
-    """Pack each document's sentences into windows of at most ``max_length`` subwords."""
+def build_windows(
+    docs: list[Document], tokenizer, max_length: int, source: str = "corpus", windowing: str = "pack"
+) -> list[Window]:
+    """Pack each document's sentences into windows of at most ``max_length`` subwords
+    (``windowing="sentence"``: one sentence, or one piece of a long sentence, per window)."""
     if max_length < 8:
         raise UserError(f"max_length={max_length} is too small", hint="use at least 8 (the paper uses 512)")
+    if windowing not in WINDOWINGS:
+        raise UserError(f"windowing {windowing!r} is unknown", hint=f"use one of {', '.join(WINDOWINGS)}")
     budget = max_length - 2  # [CLS] and [SEP]
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     windows: list[Window] = []
@@ -127,7 +149,7 @@ def build_windows(docs: list[Document], tokenizer, max_length: int, source: str 
             where = f"{source}, sentence at line {sent.line}" if sent.line else source
             for chunk in _chunk_long_sentence(words, budget, where):
                 chunk_size = sum(len(w.pieces) for w in chunk)
-                if size + chunk_size > budget:
+                if size + chunk_size > budget or windowing == "sentence":
                     flush()
                 pending.append(chunk)
                 size += chunk_size

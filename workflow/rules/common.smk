@@ -1,20 +1,32 @@
 # Config validation, the experiment grid and the only place that knows the results/ layout.
 
+import hashlib
+import json
 import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from mtlner.corpus import normalise_entity_types
+
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 TASKS = config["tasks"]
+# "Gene" on one task and "gene" on another are one entity type (else "MTL without gene" would
+# still train on the "Gene" task)
+_entities, _entity_warnings = normalise_entity_types({t: spec["entity"] for t, spec in TASKS.items()})
+for _task, _entity in _entities.items():
+    TASKS[_task]["entity"] = _entity
+for _warning in _entity_warnings:
+    print(f"mtlner: warning: {_warning}", file=sys.stderr)
 ENTITIES = sorted({t["entity"] for t in TASKS.values()})
 ABLATIONS = [str(float(a)) for a in config["ablation_levels"]]
 SEEDS = [str(s) for s in config["seeds"]]
 ENCODER = config["encoder"]
 ENCODER_ID = config.get("encoder_id") or re.sub(r"[^A-Za-z0-9_.-]+", "_", ENCODER).strip("_")
+WINDOWING = config["windowing"]
 MTL_ENTITIES = [e for e in ENTITIES if len(ENTITIES) > 1] if config["entity_ablation"] else []
 PAPER_DIR = config["paper_dir"]
 
@@ -61,22 +73,73 @@ def raw_corpus(wildcards):
     return {split: f"{folder}/{split}.tsv" for split in ("train", "dev", "test")}
 
 
-def windows_dir(task):
-    return f"results/windows/{ENCODER_ID}/{task}"
+# --------------------------------------------------------------------------- results/ layout
+# Every path pattern a rule reads or writes is defined here and nowhere else.
 
 
-def window_files(tasks):
-    return [f"{windows_dir(t)}/{split}.pt" for t in tasks for split in ("train", "dev", "test")]
+def window_settings(windowing=None):
+    """Everything that changes a window: encoder (its tokenizer), max_length, windowing mode."""
+    return {"encoder": ENCODER, "tokenizer": ENCODER, "max_length": config["max_length"], "windowing": windowing or WINDOWING}
 
 
-def task_args(tasks):
-    return " ".join(f"--task {t}={TASKS[t]['entity']}={windows_dir(t)}" for t in tasks)
+def window_key(windowing=None):
+    """encoder_id plus a hash of window_settings(): changing any of them writes a new cache
+    (and reruns exactly the training that reads it) instead of reusing stale windows."""
+    digest = hashlib.sha256(json.dumps(window_settings(windowing), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{ENCODER_ID}-{digest}"
 
 
-def training_args():
+# The standard recipe of Hugging Face's token-classification examples, trained beside the
+# paper's recipe when baseline.enabled: one sentence per window, loss on each word's first
+# subword, linear decay, the same epochs as training.
+BASELINE = config["baseline"]
+BASELINE_ENABLED = BASELINE["enabled"]
+BASELINE_TRAINING = {**config["training"], **BASELINE["training"]}
+WINDOW_KEY = window_key()
+BASELINE_WINDOW_KEY = window_key(BASELINE["windowing"])
+# every window cache this config needs: key -> settings
+WINDOW_SETTINGS = {WINDOW_KEY: window_settings()}
+if BASELINE_ENABLED:
+    WINDOW_SETTINGS[BASELINE_WINDOW_KEY] = window_settings(BASELINE["windowing"])
+
+
+def windows_dir(task, key=WINDOW_KEY):
+    return f"results/windows/{key}/{task}"
+
+
+def window_files(tasks, key=WINDOW_KEY):
+    return [f"{windows_dir(t, key)}/{split}.pt" for t in tasks for split in ("train", "dev", "test")]
+
+
+# One folder per training job; predictions/<task>.test.tsv and model/ live inside it.
+JOB_DIRS = {
+    "stl": "results/stl/{task}/ablation_{ablation}/seed_{seed}",
+    "mtl": "results/mtl/all/ablation_{ablation}/seed_{seed}",
+    "mtl_without": "results/mtl/without_{entity}/seed_{seed}",
+    "stl_from_mtl": "results/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}",
+    "baseline": "results/baseline/{task}/ablation_{ablation}/seed_{seed}",
+}
+
+
+def job_file(kind, name, **wildcards):
+    """A file of a training job, e.g. job_file("stl", "metrics.json", task=...); wildcards not
+    given stay as {patterns} for rule outputs."""
+    pattern = f"{JOB_DIRS[kind]}/{name}"
+    return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
+
+
+def predictions_file(kind, task="{task}", **wildcards):
+    return job_file(kind, f"predictions/{task}.test.tsv", **wildcards)
+
+
+def task_args(tasks, key=WINDOW_KEY):
+    return " ".join(f"--task {t}={TASKS[t]['entity']}={windows_dir(t, key)}" for t in tasks)
+
+
+def training_args(training=None):
     """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig)."""
     args = []
-    for key, value in config["training"].items():
+    for key, value in (config["training"] if training is None else training).items():
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
             args.append(flag if value else "--no-" + key.replace("_", "-"))
@@ -85,29 +148,43 @@ def training_args():
     return " ".join(args)
 
 
+def _grid(kind, name, **wildcards):
+    return expand(f"{JOB_DIRS[kind]}/{name}", **wildcards)
+
+
 def stl_metrics():
-    return expand("results/stl/{task}/ablation_{ablation}/seed_{seed}/metrics.json", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    return _grid("stl", "metrics.json", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
 
 
 def mtl_metrics():
-    return expand("results/mtl/all/ablation_{ablation}/seed_{seed}/metrics.json", ablation=ABLATIONS, seed=SEEDS)
+    return _grid("mtl", "metrics.json", ablation=ABLATIONS, seed=SEEDS)
 
 
 def entity_ablation_metrics():
-    files = expand("results/mtl/without_{entity}/seed_{seed}/metrics.json", entity=MTL_ENTITIES, seed=SEEDS)
+    files = _grid("mtl_without", "metrics.json", entity=MTL_ENTITIES, seed=SEEDS)
     for entity in MTL_ENTITIES:
-        files += expand(
-            "results/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}/metrics.json",
-            entity=entity,
-            task=tasks_of(entity),
-            ablation=ABLATIONS,
-            seed=SEEDS,
+        files += _grid("stl_from_mtl", "metrics.json", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS)
+    return files
+
+
+def baseline_metrics():
+    """The standard recipe for every task, with no data removed."""
+    return _grid("baseline", "metrics.json", task=TASKS, ablation=["0.0"], seed=SEEDS) if BASELINE_ENABLED else []
+
+
+def prediction_files():
+    """Every STL, MTL and STL-from-MTL job's test predictions (the bootstrap reads them)."""
+    files = _grid("stl", "predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    files += _grid("mtl", "predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    for entity in MTL_ENTITIES:
+        files += _grid(
+            "stl_from_mtl", "predictions/{task}.test.tsv", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS
         )
     return files
 
 
 def all_metrics():
-    return stl_metrics() + mtl_metrics() + entity_ablation_metrics()
+    return stl_metrics() + mtl_metrics() + entity_ablation_metrics() + baseline_metrics()
 
 
 def corpus_stats():

@@ -6,7 +6,7 @@
 from mtlner.tables import table_names
 from mtlner.plots import figure_names
 
-TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR))
+TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
 # The storage/memory table measures the saved MTL model of the first seed at ablation 0.
 STORAGE = bool(config["save_models"]["mtl"])
@@ -35,22 +35,6 @@ def _reported(path, category):
     return path
 
 
-def prediction_files():
-    """Every training job's test predictions, for the bootstrap. They are written by the same
-    job as its metrics.json (an input of collect), so they exist when tables runs."""
-    files = expand("results/stl/{task}/ablation_{ablation}/seed_{seed}/predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
-    files += expand("results/mtl/all/ablation_{ablation}/seed_{seed}/predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
-    for entity in MTL_ENTITIES:
-        files += expand(
-            "results/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}/predictions/{task}.test.tsv",
-            entity=entity,
-            task=tasks_of(entity),
-            ablation=ABLATIONS,
-            seed=SEEDS,
-        )
-    return files
-
-
 rule collect:
     input:
         all_metrics(),
@@ -68,11 +52,11 @@ rule tables:
     input:
         results="results/summary/metrics.csv",
         stats=corpus_stats(),
+        predictions=prediction_files(),
     output:
         [_reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=("csv", "md"))],
     params:
         paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
-        predictions=prediction_files(),
         rounds=BOOTSTRAP_ROUNDS,
     conda:
         "../../envs/mtlner.yaml"
@@ -80,31 +64,28 @@ rule tables:
         "results/logs/tables.log",
     shell:
         "{PY} tables --results {input.results} --corpus-stats {input.stats} {params.paper}"
-        " --predictions {params.predictions} --bootstrap-rounds {params.rounds}"
+        " --predictions {input.predictions} --bootstrap-rounds {params.rounds}"
         " --out-dir results/tables 2> {log}"
 
 
 rule storage:
     """Parameters, disk size and inference peak memory: one STL model per task vs one MTL model."""
     input:
-        f"results/mtl/all/ablation_0.0/seed_{STORAGE_SEED}/metrics.json",
-        # saved STL folders (save_models.stl) are written by these jobs
-        expand(f"results/stl/{{task}}/ablation_0.0/seed_{STORAGE_SEED}/metrics.json", task=TASKS) if config["save_models"]["stl"] else [],
+        model=job_file("mtl", "model", ablation="0.0", seed=STORAGE_SEED),
+        stl=[job_file("stl", "model", task=t, ablation="0.0", seed=STORAGE_SEED) for t in TASKS] if config["save_models"]["stl"] else [],
     output:
         _reported("results/tables/storage.csv", "Tables"),
         "results/tables/storage.md",
     params:
-        model=f"results/mtl/all/ablation_0.0/seed_{STORAGE_SEED}/model",
-        stl=" ".join(
-            f"--stl-model results/stl/{task}/ablation_0.0/seed_{STORAGE_SEED}/model" for task in TASKS
-        ) if config["save_models"]["stl"] else "",
+        stl=lambda w, input: " ".join(f"--stl-model {m}" for m in input.stl),
         device=config["training"].get("device", "auto"),
+        max_length=config["max_length"],
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/storage.log",
     shell:
-        "{PY} storage --model {params.model} {params.stl} --max-length {config[max_length]}"
+        "{PY} storage --model {input.model} {params.stl} --max-length {params.max_length}"
         " --device {params.device} --out-dir results/tables 2> {log}"
 
 

@@ -1,19 +1,34 @@
 # Stage 3: training jobs. STL (one task), MTL (all tasks, round robin), and entity ablation:
 # MTL without one entity type, then STL fine-tuning from that encoder on each task of the type.
-# Outputs are written atomically by the CLI; an interrupted job resumes from its checkpoint
-# in <out_dir>/.work when rerun.
+# One rule holds the command and resources; the others reuse it with their own files.
+# Every file a job writes is a declared output (metrics, predictions, model), so deleting one
+# reruns the job. Outputs are written atomically by the CLI; an interrupted job resumes from its
+# checkpoint in <job dir>/.work when rerun. The encoder and training settings are params, so
+# changing them in the config reruns the jobs (Snakemake's params rerun trigger).
 
+
+def _save_flag(kind):
+    return "--save-model" if config["save_models"][kind] else ""
+
+
+def _model_output(kind):
+    return {"model": directory(job_file(kind, "model"))} if config["save_models"][kind] else {}
 
 
 rule train_stl:
     input:
-        lambda w: window_files([w.task]),
+        windows=lambda w: window_files([w.task]),
     output:
-        metrics="results/stl/{task}/ablation_{ablation}/seed_{seed}/metrics.json",
+        metrics=job_file("stl", "metrics.json"),
+        predictions=predictions_file("stl"),
+        **_model_output("stl"),
     params:
+        kind="stl",
         tasks=lambda w: task_args([w.task]),
-        save=("--save-model" if config["save_models"]["stl"] else ""),
+        init=ENCODER,
+        extra=lambda w: f"--ablation {w.ablation} {_save_flag('stl')}",
         training=training_args(),
+        gpu_run=GPU_RUN_STL,
     threads: config["threads"]
     resources:
         gpu=train_gpus,
@@ -24,78 +39,100 @@ rule train_stl:
     log:
         "results/logs/stl/{task}/ablation_{ablation}/seed_{seed}.log",
     shell:
-        "{GPU_RUN_STL} {PY} train --kind stl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
-        " --seed {wildcards.seed} --threads {threads} {params.training} {params.save}"
+        "{params.gpu_run} {PY} train --kind {params.kind} {params.tasks} --init {params.init:q} {params.extra}"
+        " --seed {wildcards.seed} --threads {threads} {params.training}"
         " --out-dir $(dirname {output.metrics}) 2> {log}"
 
 
-rule train_mtl:
+use rule train_stl as train_mtl with:
     input:
-        window_files(TASKS),
+        windows=window_files(TASKS),
     output:
-        metrics="results/mtl/all/ablation_{ablation}/seed_{seed}/metrics.json",
+        metrics=job_file("mtl", "metrics.json"),
+        predictions=[predictions_file("mtl", task=t) for t in TASKS],
     params:
+        kind="mtl",
         tasks=task_args(TASKS),
-        save=lambda w: "--save-model" if config["save_models"]["mtl"] and float(w.ablation) == 0 else "",
+        init=ENCODER,
+        extra=lambda w: f"--ablation {w.ablation}",
         training=training_args(),
-    threads: config["threads"]
-    resources:
-        gpu=train_gpus,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-    conda:
-        "../../envs/mtlner.yaml"
+        gpu_run=GPU_RUN_MTL,
     log:
         "results/logs/mtl/all/ablation_{ablation}/seed_{seed}.log",
-    shell:
-        "{GPU_RUN_MTL} {PY} train --kind mtl {params.tasks} --init {ENCODER:q} --ablation {wildcards.ablation}"
-        " --seed {wildcards.seed} --threads {threads} {params.training} {params.save}"
-        " --out-dir $(dirname {output.metrics}) 2> {log}"
 
 
-rule train_mtl_without:
+# The MTL model with no data removed is kept (storage table, `mtlner tag`): its own rule,
+# because Snakemake outputs cannot depend on a wildcard's value.
+if config["save_models"]["mtl"]:
+
+    use rule train_mtl as train_mtl_saved with:
+        output:
+            metrics=job_file("mtl", "metrics.json", ablation="0.0"),
+            predictions=[predictions_file("mtl", task=t, ablation="0.0") for t in TASKS],
+            model=directory(job_file("mtl", "model", ablation="0.0")),
+        params:
+            kind="mtl",
+            tasks=task_args(TASKS),
+            init=ENCODER,
+            extra="--ablation 0.0 --save-model",
+            training=training_args(),
+            gpu_run=GPU_RUN_MTL,
+        log:
+            "results/logs/mtl/all/ablation_0.0/seed_{seed}.log",
+
+    ruleorder: train_mtl_saved > train_mtl
+
+
+use rule train_stl as train_mtl_without with:
     input:
-        lambda w: window_files(tasks_without(w.entity)),
+        windows=lambda w: window_files(tasks_without(w.entity)),
     output:
-        metrics="results/mtl/without_{entity}/seed_{seed}/metrics.json",
-        model=directory("results/mtl/without_{entity}/seed_{seed}/model"),
+        metrics=job_file("mtl_without", "metrics.json"),
+        predictions=directory(job_file("mtl_without", "predictions")),
+        model=directory(job_file("mtl_without", "model")),
     params:
+        kind="mtl",
         tasks=lambda w: task_args(tasks_without(w.entity)),
+        init=ENCODER,
+        extra=lambda w: f"--without {w.entity} --save-model",
         training=training_args(),
-    threads: config["threads"]
-    resources:
-        gpu=train_gpus,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-    conda:
-        "../../envs/mtlner.yaml"
+        gpu_run=GPU_RUN_MTL,
     log:
         "results/logs/mtl/without_{entity}/seed_{seed}.log",
-    shell:
-        "{GPU_RUN_MTL} {PY} train --kind mtl --without {wildcards.entity} {params.tasks} --init {ENCODER:q}"
-        " --seed {wildcards.seed} --threads {threads} {params.training} --save-model"
-        " --out-dir $(dirname {output.metrics}) 2> {log}"
 
 
-rule train_stl_from_mtl:
+use rule train_stl as train_stl_from_mtl with:
     input:
         windows=lambda w: window_files([w.task]),
-        encoder="results/mtl/without_{entity}/seed_{seed}/model",
+        encoder=job_file("mtl_without", "model"),
     output:
-        metrics="results/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}/metrics.json",
+        metrics=job_file("stl_from_mtl", "metrics.json"),
+        predictions=predictions_file("stl_from_mtl"),
     params:
+        kind="stl_from_mtl",
         tasks=lambda w: task_args([w.task]),
+        init=lambda w, input: input.encoder,
+        extra=lambda w: f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}",
         training=training_args(),
-    threads: config["threads"]
-    resources:
-        gpu=train_gpus,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-    conda:
-        "../../envs/mtlner.yaml"
+        gpu_run=GPU_RUN_STL,
     log:
         "results/logs/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}.log",
-    shell:
-        "{GPU_RUN_STL} {PY} train --kind stl_from_mtl --without {wildcards.entity} {params.tasks} --init {input.encoder}"
-        " --tokenizer {ENCODER:q} --ablation {wildcards.ablation} --seed {wildcards.seed} --threads {threads}"
-        " {params.training} --out-dir $(dirname {output.metrics}) 2> {log}"
+
+
+# The standard recipe (baseline.* in the config): the same STL job on sentence windows with the
+# Hugging Face example settings, so every table can show "paper recipe" beside "standard".
+use rule train_stl as train_baseline with:
+    input:
+        windows=lambda w: window_files([w.task], BASELINE_WINDOW_KEY),
+    output:
+        metrics=job_file("baseline", "metrics.json"),
+        predictions=predictions_file("baseline"),
+    params:
+        kind="baseline",
+        tasks=lambda w: task_args([w.task], BASELINE_WINDOW_KEY),
+        init=ENCODER,
+        extra=lambda w: f"--ablation {w.ablation}",
+        training=training_args(BASELINE_TRAINING),
+        gpu_run=GPU_RUN_STL,
+    log:
+        "results/logs/baseline/{task}/ablation_{ablation}/seed_{seed}.log",

@@ -1,5 +1,8 @@
-# Stage 2: tokenise once per (task, encoder, max length) and pack into windows; every training
-# job (all ablation levels, seeds and models) reads this cache.
+# Stage 2: tokenise once per task and window settings (encoder/tokenizer, max_length,
+# windowing mode: common.smk's window_settings) and pack into windows; every training job (all
+# ablation levels, seeds and models) reads this cache. The settings are hashed into the cache's
+# folder name (window_key), so changing one builds a new cache and reruns exactly the affected
+# jobs. The baseline recipe's sentence windows are a second key of the same rule.
 
 
 rule windows:
@@ -8,16 +11,21 @@ rule windows:
         dev="results/corpora/{task}/dev.tsv",
         test="results/corpora/{task}/test.tsv",
     output:
-        train=f"results/windows/{ENCODER_ID}/{{task}}/train.pt",
-        dev=f"results/windows/{ENCODER_ID}/{{task}}/dev.pt",
-        test=f"results/windows/{ENCODER_ID}/{{task}}/test.pt",
-        stats=f"results/windows/{ENCODER_ID}/{{task}}/stats.json",
+        train="results/windows/{window_key}/{task}/train.pt",
+        dev="results/windows/{window_key}/{task}/dev.pt",
+        test="results/windows/{window_key}/{task}/test.pt",
+        stats="results/windows/{window_key}/{task}/stats.json",
+    wildcard_constraints:
+        window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
-        out_dir=lambda w: windows_dir(w.task),
+        encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
+        max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
+        windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/windows/{task}.log",
+        "results/logs/windows/{window_key}/{task}.log",
     shell:
-        "{PY} windows --corpus-dir results/corpora/{wildcards.task} --encoder {ENCODER:q}"
-        " --max-length {config[max_length]} --out-dir {params.out_dir} 2> {log}"
+        "{PY} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
+        " --max-length {params.max_length} --windowing {params.windowing}"
+        " --out-dir $(dirname {output.train}) 2> {log}"

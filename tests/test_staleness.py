@@ -1,0 +1,79 @@
+"""Every result follows its inputs: a changed label, config value or starting model never
+reuses an old checkpoint, window cache or metrics file."""
+
+import copy
+import logging
+import os
+
+import pytest
+import torch
+
+from mtlner.model import MultiTaskTagger
+from mtlner.train import Task, TrainConfig, _fingerprint, train
+from mtlner.windows import LABEL_ID
+
+from test_train import _task
+
+
+def _flip_one_label(task: Task, split: str) -> Task:
+    changed = copy.deepcopy(task)
+    window = getattr(changed, split)[0]
+    position = window.word_ends[0]
+    window.labels[position] = LABEL_ID["B"] if window.labels[position] != LABEL_ID["B"] else LABEL_ID["O"]
+    return changed
+
+
+@pytest.fixture(scope="module")
+def small_task(tokenizer):
+    return _task("gene_demo_a", tokenizer, "gene", limit=4)
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_fingerprint_changes_when_one_label_changes(small_task, split):
+    cfg = TrainConfig(epochs=1)
+    assert _fingerprint([small_task], cfg, "enc") != _fingerprint([_flip_one_label(small_task, split)], cfg, "enc")
+
+
+def test_fingerprint_follows_settings_and_ignores_display(small_task):
+    cfg = TrainConfig(epochs=1)
+    base = _fingerprint([small_task], cfg, "enc")
+    assert _fingerprint([small_task], TrainConfig(epochs=1, progress=False), "enc") == base
+    assert _fingerprint([small_task], TrainConfig(epochs=1, lr=1e-4), "enc") != base
+    assert _fingerprint([small_task], cfg, "other-encoder") != base
+
+
+def test_fingerprint_follows_the_starting_model_folder(small_task, tmp_path):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    weights = model_dir / "heads.pt"
+    weights.write_bytes(b"first")
+    cfg = TrainConfig(epochs=1)
+    before = _fingerprint([small_task], cfg, str(model_dir))
+    weights.write_bytes(b"second, retrained")
+    os.utime(weights, ns=(1, 1))
+    assert _fingerprint([small_task], cfg, str(model_dir)) != before
+
+
+@pytest.mark.slow
+def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_path, caplog):
+    cfg = TrainConfig(epochs=1, lr=2e-4, batch_size=4, max_tokens=512, progress=False, checkpoint=True)
+    work = tmp_path / "work"
+
+    def run(task):
+        torch.manual_seed(0)
+        model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+            result = train(model, tokenizer, [task], cfg, work, init="packaged:minilm")
+        return result, caplog.text
+
+    first, _ = run(small_task)
+    assert (work / "checkpoint.pt").is_file()
+    # same data: the finished checkpoint is resumed, nothing is trained again
+    _, log_same = run(small_task)
+    assert "resuming" in log_same
+    # one corrected tag: the old checkpoint is ignored and training starts over
+    corrected = _flip_one_label(small_task, "train")
+    second, log_changed = run(corrected)
+    assert "ignoring" in log_changed and "resuming" not in log_changed
+    assert len(second["history"]) == 1
