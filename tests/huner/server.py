@@ -70,3 +70,41 @@ class LocalServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+class MirrorServer:
+    """Serve a folder laid out as ``<host>/<path>`` (a ``huner_url_base`` mirror) on 127.0.0.1,
+    on a free port, from a thread; every request path is recorded in ``hits``."""
+
+    def __init__(self, folder):
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler
+
+        hits: list[str] = []
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+        self.hits = hits
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

@@ -1,6 +1,5 @@
 """Table 1 from conversion reports, compared with the paper's numbers."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -34,21 +33,4 @@ def test_comparison_names_each_difference():
     assert ("species", "LINNEAUS") in paper
 
 
-# Real raw corpora (not in the repository): MTLNER_HUNER_RAW=<dir> with <dir>/<corpus>/ holding the
-# unpacked release (as resources/huner/downloads/<corpus>/data) and <dir>/splits/ HUNER's split files.
-# Checked by hand on 2026-11-24: CLL and VARIOME species match the paper exactly.
-EXACT_ON_REAL_DATA = ["cellline_cll", "species_variome"]
-
-
-@needs_paper
-@pytest.mark.corpora
-@pytest.mark.parametrize("task", EXACT_ON_REAL_DATA)
-def test_real_corpus_matches_paper_table1(task, tmp_path):
-    raw = os.environ.get("MTLNER_HUNER_RAW")
-    registry = load_registry()
-    spec = registry["tasks"][task]
-    if not raw or not (Path(raw) / spec["corpus"]).is_dir():
-        pytest.skip("set MTLNER_HUNER_RAW to a folder with the real corpus")
-    report = build_task(task, registry, Path(raw) / spec["corpus"], Path(raw) / "splits", tmp_path)
-    row = table1_row(task, spec["entity"], report)
-    assert compare_with_paper([row], read_paper_table(PAPER)) == []
+# The real-file check against the paper's numbers is tests/huner/test_real_mirror.py.
