@@ -6,8 +6,9 @@ mention is ``B-``, the following ones ``I-``. Overlapping mentions of the task's
 merged first (HUNER did this for BC2GM/BioInfer; we do it everywhere so that nested
 annotations give one clean IOB2 mention). A sentence boundary that cuts a mention is
 removed by merging the sentences, as HUNER's sentence splitter wrapper did. With our
-tokeniser, a word is cut where a mention starts or ends inside it (``c-Fos/c-Jun``), so no
-mention is lost to a token that starts before it.
+tokeniser and the registry's default ``mention_boundaries: cut``, a word is cut where a
+mention starts or ends inside it (``c-Fos/c-Jun``), so no mention is lost to a token that
+starts before it (``huner`` keeps HUNER's whole words; docs/huner.md).
 
 Document IDs: a second document with an ID already seen is counted
 (``duplicate_documents``); an identical copy is kept once, a differing one is an error,
