@@ -1,6 +1,7 @@
 # make demo   set up .venv and run the whole workflow offline on the demo corpus
 # make test   set up .venv and run the test suite
 # make bench  speed benchmark on a real corpus (see BENCHMARKS.md)
+# make reference  the paper's design on 8 of its own HUNER tasks (docs/reference/)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench clean-results
+.PHONY: setup demo test test-fast bench reference clean-results
 
 setup: $(STAMP)
 
@@ -32,6 +33,21 @@ BENCH_ARGS ?=
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# HUNER_MIRROR: a folder laid out as <host>/<path> of the download URLs, served on 127.0.0.1
+# while the workflow runs (no internet needed); empty: download from the real URLs.
+HUNER_MIRROR ?= $(wildcard ../shared/huner-mirror)
+REFERENCE_CONFIG ?= config/reference-cpu.yaml
+REFERENCE_RUN = $(BIN)/snakemake --cores $(CORES) --keep-going --configfile $(REFERENCE_CONFIG)
+
+reference: setup
+ifneq ($(strip $(HUNER_MIRROR)),)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
+else
+	$(REFERENCE_RUN)
+endif
+	$(BIN)/mtlner reference --results results --out-dir docs/reference --title "Reference run ($(REFERENCE_CONFIG))" --notes docs/reference/notes.md
+	@echo "Page: docs/reference/README.md"
 
 clean-results:
 	rm -rf results/* .snakemake

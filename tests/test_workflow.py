@@ -114,7 +114,7 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     caches = {json.loads(p.read_text())["windowing"]: p.parent.parent.name for p in results.glob("windows/*/gene_demo_a/stats.json")}
     assert set(caches) == {"pack", "sentence"} and caches["pack"] != caches["sentence"]
     recipes = (results / "tables" / "recipes.csv").read_text().splitlines()
-    assert "entity_paper" in recipes[0] and "entity_standard" in recipes[0] and len(recipes) == 3
+    assert "entity_stl" in recipes[0] and "entity_standard" in recipes[0] and len(recipes) == 3
     for name in ("table2_stl", "table3_mtl", "table6_entity_ablation", "class_averages", "correlations"):
         assert (results / "tables" / f"{name}.csv").stat().st_size > 0
         assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
@@ -185,3 +185,15 @@ def test_entity_types_differing_in_case_are_one_type(tmp_path):
     assert counts["train_mtl_without"] == 2  # gene and species, not Gene, gene and species
     assert counts["train_stl_from_mtl"] == 3 * 2  # three tasks x two ablation levels
     assert "are treated as one type 'gene'" in proc.stderr
+
+
+def test_entity_ablation_can_name_the_types_to_leave_out(tmp_path):
+    tasks = {
+        "gene_demo_a": {"entity": "gene", "dataset": "DemoGeneA"},
+        "species_demo": {"entity": "species", "dataset": "DemoSpecies"},
+        "chemical_demo": {"entity": "chemical", "dataset": "DemoChem"},
+    }
+    counts = job_counts(snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["Species"])).stdout)
+    assert counts["train_mtl_without"] == 1 and counts["train_stl_from_mtl"] == 2  # species_demo at two levels
+    proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["disease"]), check=False)
+    assert proc.returncode != 0 and "entity_ablation names ['disease'], which no task has" in proc.stdout + proc.stderr

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from mtlner.corpus import normalise_entity_types
+from snakemake.exceptions import WorkflowError
+
+from mtlner.corpus import normalise_entity_type, normalise_entity_types
 
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -27,7 +29,22 @@ SEEDS = [str(s) for s in config["seeds"]]
 ENCODER = config["encoder"]
 ENCODER_ID = config.get("encoder_id") or re.sub(r"[^A-Za-z0-9_.-]+", "_", ENCODER).strip("_")
 WINDOWING = config["windowing"]
-MTL_ENTITIES = [e for e in ENTITIES if len(ENTITIES) > 1] if config["entity_ablation"] else []
+
+
+def _ablated_entities(setting):
+    """entity_ablation: true (every type), false (none) or a list of types to leave out."""
+    if setting is True:
+        return [e for e in ENTITIES if len(ENTITIES) > 1]
+    if setting is False:
+        return []
+    chosen = [normalise_entity_type(e) for e in setting]
+    unknown = sorted(set(chosen) - set(ENTITIES))
+    if unknown:
+        raise WorkflowError(f"config key entity_ablation names {unknown}, which no task has; the tasks' types are {ENTITIES}")
+    return sorted(set(chosen))
+
+
+MTL_ENTITIES = _ablated_entities(config["entity_ablation"])
 PAPER_DIR = config["paper_dir"]
 
 

@@ -18,7 +18,7 @@ report: "../report/workflow.rst"
 
 
 def all_tables():
-    names = TABLE_NAMES + (["storage"] if STORAGE else [])
+    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"]
     return expand("results/tables/{name}.{ext}", name=names, ext=("csv", "md"))
 
 
@@ -87,6 +87,30 @@ rule storage:
     shell:
         "{PY} storage --model {input.model} {params.stl} --max-length {params.max_length}"
         " --device {params.device} --out-dir results/tables 2> {log}"
+
+
+rule cost:
+    """Device-hours of this run by job kind, and the paper's grid (config.yaml) projected at the
+    throughput measured here."""
+    input:
+        metrics=all_metrics(),
+        windows=[f"{windows_dir(t)}/stats.json" for t in TASKS],
+        stats=corpus_stats(),
+    output:
+        _reported("results/tables/cost.csv", "Tables"),
+        "results/tables/cost.md",
+        _reported("results/tables/cost_projection.csv", "Tables"),
+        "results/tables/cost_projection.md",
+    params:
+        grid=str(Path(workflow.basedir) / "config.yaml"),
+        paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/cost.log",
+    shell:
+        "{PY} cost --metrics {input.metrics} --window-stats {input.windows} --corpus-stats {input.stats}"
+        " --grid-config {params.grid} {params.paper} --out-dir results/tables 2> {log}"
 
 
 rule figures:
