@@ -153,13 +153,13 @@ def test_a_model_folder_without_heads_is_named(mtl_model, tmp_path):
 
 
 def test_very_long_tokens_are_tagged_o_and_keep_their_offsets(mtl_model, tmp_path, caplog):
-    long_token = "-".join(["ab"] * 400)  # 799 characters, ~800 subwords: more than a window
+    long_token = "-".join(["ab"] * 300)  # 899 characters (under --max-token-chars), 599 subwords: more than a window
     text = f"The gene BRCA1 and {long_token} were studied. Word " + "word " * 600 + "end."
     out = tmp_path / "out.jsonl"
     tag_files(mtl_model, [write(tmp_path / "long.txt", text)], out, max_length=64)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 2
-    assert "characters 19-1218 is longer than a window; tagged O" in caplog.text
+    assert "long.txt: the token at characters 19-918 ('ab-ab-ab-ab-ab-ab-ab...', 899 characters) is longer than a window (599 subwords" in caplog.text
     for r in records:
         assert text[r["start"] : r["end"]] == r["text"]
         for e in r["entities"]:

@@ -166,8 +166,11 @@ def _storage(args) -> None:
 def _tag(args) -> None:
     from .tag import tag_files
 
-    summary = tag_files(args.model, args.inputs, args.output, fmt=args.format, max_length=args.max_length, device=args.device, batch_tokens=args.max_tokens)
+    summary = tag_files(args.model, args.inputs, args.output, fmt=args.format, max_length=args.max_length, device=args.device,
+                        batch_tokens=args.max_tokens, progress=not args.no_progress, max_token_chars=args.max_token_chars)
     log.info("tagged %(documents)d documents, %(sentences)d sentences, %(tokens)d tokens in %(seconds).1f s -> %(output)s", summary)
+    if summary["untaggable_tokens"]:
+        log.warning("%(untaggable_tokens)d tokens could not be tokenised sensibly and were tagged O (warnings above; docs/tag.md)", summary)
 
 
 def _reference(args) -> None:
@@ -255,9 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a saved model folder (holds encoder/, heads.pt, model.json)")
     p.add_argument("-o", "--output", required=True, help="output file, written atomically")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll", "bioc"])
-    p.add_argument("--max-length", type=int, default=None, help="subwords per window (default: the encoder's maximum, at most 512)")
+    p.add_argument("--max-length", type=int, default=None, help="subwords per window (default: the model's training window, else the encoder's maximum)")
     p.add_argument("--max-tokens", type=int, default=8192, help="padded subwords per inference batch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.set_defaults(run=_tag)
 
     p = sub.add_parser("reference", help="a finished run's tables and figures beside the paper's, as one page")
