@@ -8,6 +8,7 @@
     mtlner figures   figures (PNG + SVG) from the collected results
     mtlner storage   parameters, disk and inference memory: STL per task vs one MTL model
     mtlner tag       tag raw text with a saved STL or MTL model (JSON lines, CoNLL, BioC XML)
+    mtlner cost      device-hours of a run by job kind, and a projection for the paper's grid
     mtlner reference a finished run's tables beside the paper's, with its claims checked (docs/reference)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
@@ -172,6 +173,39 @@ def _tag(args) -> None:
     if summary["untaggable_tokens"]:
         log.warning("%(untaggable_tokens)d tokens could not be tokenised sensibly and were tagged O (warnings above; docs/tag.md)", summary)
 
+def _cost(args) -> None:
+    import pandas as pd
+    import yaml
+
+    from .atomic import atomic_path, write_text
+    from .cost import cost_table, job_costs, load_window_stats, projection
+    from .tables import to_markdown
+
+    stats = load_window_stats(args.window_stats)
+    for path in args.corpus_stats or []:
+        corpus = json.loads(Path(path).read_text())
+        if corpus["task"] in stats:
+            stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
+    jobs = job_costs(args.metrics, stats)
+    grid = yaml.safe_load(Path(args.grid_config).read_text())
+    paper = pd.read_csv(Path(args.paper_dir) / "table1_mentions.csv") if args.paper_dir else None
+    epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
+    levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
+    tables = {
+        "cost": (cost_table(jobs), "Cost of this run: device-hours by job kind and ablation level, with the shares of "
+                 "training, dev evaluation and checkpoint writing"),
+        "cost_projection": (projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
+                            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
+                            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
+                            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions"),
+    }
+    for name, (frame, title) in tables.items():
+        base = Path(args.out_dir) / name
+        with atomic_path(f"{base}.csv") as tmp:
+            frame.to_csv(tmp, index=False)
+        write_text(f"{base}.md", to_markdown(frame, title))
+
+
 
 def _reference(args) -> None:
     from .reference import write_reference
@@ -264,6 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.set_defaults(run=_tag)
+    p = sub.add_parser("cost", help="device-hours of a finished run, and a projection for a whole grid")
+    p.add_argument("--metrics", nargs="+", required=True, help="every training job's metrics.json")
+    p.add_argument("--window-stats", nargs="+", required=True, help="results/windows/<key>/<task>/stats.json files")
+    p.add_argument("--corpus-stats", nargs="*", help="results/corpora/<task>/stats.json (mentions, for estimates)")
+    p.add_argument("--grid-config", required=True, help="config whose tasks and ablation levels are projected (config.yaml: the paper's)")
+    p.add_argument("--paper-dir", help="folder with the paper's table1_mentions.csv (sizes of tasks not run here)")
+    p.add_argument("--epochs", type=int, default=0, help="epochs of the projected grid (default: the grid config's)")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply projected seconds (e.g. another encoder's cost ratio)")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(run=_cost)
+
 
     p = sub.add_parser("reference", help="a finished run's tables and figures beside the paper's, as one page")
     p.add_argument("--results", default="results", help="the run's results/ folder (tables/ and figures/ in it)")
