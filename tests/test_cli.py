@@ -37,3 +37,19 @@ def test_missing_window_cache_says_which_rule_builds_it(tmp_path, capsys):
     code = main(["train", "--task", f"t=gene={tmp_path}", "--init", "packaged:minilm", "--out-dir", str(tmp_path / "o")])
     assert code == 2
     assert "window cache" in capsys.readouterr().err
+
+
+def test_max_documents_keeps_the_first_documents_and_counts_them(tmp_path, capsys):
+    import json
+
+    three = "".join(f"-DOCSTART-\tO\n\n{conll(f'gene{i}/B-Gene x/O')}\n" for i in range(3))
+    for split in ("train", "dev", "test"):
+        write(tmp_path / "in" / f"{split}.tsv", three)
+    args = ["prepare", "--task", "t", "--entity", "gene", "--input-dir", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")]
+    assert main(args + ["--max-documents", "train=2", "test=1"]) == 0
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert [stats["splits"][s]["documents"] for s in ("train", "dev", "test")] == [2, 3, 1]
+    assert stats["documents_before_limit"] == {"train": 3, "test": 3}
+    assert "gene2" not in (tmp_path / "out" / "train.tsv").read_text()
+    assert main(args + ["--max-documents", "train=0"]) == 2
+    assert "must look like train=N" in capsys.readouterr().err

@@ -36,12 +36,27 @@ def _prepare(args) -> None:
     from .corpus import SPLITS, read_conll, split_stats, write_conll
 
     stats = {"task": args.task, "entity_type": args.entity, "dataset": args.dataset or args.task, "splits": {}, "warnings": []}
+    limits = _document_limits(args.max_documents)
     for split in SPLITS:
         docs, report = read_conll(Path(args.input_dir) / f"{split}.tsv")
+        if split in limits:
+            # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
+            stats.setdefault("documents_before_limit", {})[split] = len(docs)
+            docs = docs[: limits[split]]
         stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
         stats["warnings"] += report.warnings
         write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
     write_json(Path(args.out_dir) / "stats.json", stats)
+
+
+def _document_limits(specs: list[str] | None) -> dict[str, int]:
+    limits = {}
+    for spec in specs or []:
+        split, _, number = spec.partition("=")
+        if split not in ("train", "dev", "test") or not number.isdigit() or int(number) < 1:
+            raise UserError(f"--max-documents {spec!r} must look like train=N (dev=N, test=N) with N >= 1")
+        limits[split] = int(number)
+    return limits
 
 
 def _windows(args) -> None:
@@ -173,6 +188,7 @@ def _tag(args) -> None:
     if summary["untaggable_tokens"]:
         log.warning("%(untaggable_tokens)d tokens could not be tokenised sensibly and were tagged O (warnings above; docs/tag.md)", summary)
 
+
 def _cost(args) -> None:
     import pandas as pd
     import yaml
@@ -206,7 +222,6 @@ def _cost(args) -> None:
         write_text(f"{base}.md", to_markdown(frame, title))
 
 
-
 def _reference(args) -> None:
     from .reference import write_reference
 
@@ -226,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--entity", required=True, type=_entity_type)
     p.add_argument("--dataset")
+    p.add_argument("--max-documents", nargs="*", metavar="SPLIT=N", help="keep only the first N documents of a split (a reduced design)")
     p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_prepare)
@@ -297,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
+
     p.set_defaults(run=_tag)
     p = sub.add_parser("cost", help="device-hours of a finished run, and a projection for a whole grid")
     p.add_argument("--metrics", nargs="+", required=True, help="every training job's metrics.json")
@@ -308,7 +325,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="multiply projected seconds (e.g. another encoder's cost ratio)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_cost)
-
 
     p = sub.add_parser("reference", help="a finished run's tables and figures beside the paper's, as one page")
     p.add_argument("--results", default="results", help="the run's results/ folder (tables/ and figures/ in it)")
