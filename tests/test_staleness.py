@@ -38,6 +38,7 @@ def test_fingerprint_follows_settings_and_ignores_display(small_task):
     cfg = TrainConfig(epochs=1)
     base = _fingerprint([small_task], cfg, "enc")
     assert _fingerprint([small_task], TrainConfig(epochs=1, progress=False), "enc") == base
+    assert _fingerprint([small_task], TrainConfig(epochs=1, checkpoint_minutes=0), "enc") == base  # when, not what
     assert _fingerprint([small_task], TrainConfig(epochs=1, lr=1e-4), "enc") != base
     assert _fingerprint([small_task], cfg, "other-encoder") != base
 
@@ -56,7 +57,7 @@ def test_fingerprint_follows_the_starting_model_folder(small_task, tmp_path):
 
 @pytest.mark.slow
 def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_path, caplog):
-    cfg = TrainConfig(epochs=1, lr=2e-4, batch_size=4, max_tokens=512, progress=False, checkpoint=True)
+    cfg = TrainConfig(epochs=1, lr=2e-4, batch_size=4, max_tokens=512, progress=False, checkpoint=True, checkpoint_minutes=0)
     work = tmp_path / "work"
 
     def run(task):

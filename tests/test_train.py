@@ -122,3 +122,37 @@ def test_fused_adamw_takes_the_same_steps_as_the_reference_loop():
     for ref, fused in zip(*finals):
         assert torch.allclose(ref, fused, rtol=1e-5, atol=1e-7)
         assert not torch.equal(ref, torch.zeros_like(ref))
+
+
+def test_weight_decay_falls_on_matrices_and_embeddings_only():
+    from mtlner.train import build_optimizer
+
+    model = MultiTaskTagger.create("packaged:minilm", {"a": "gene"})
+    optimizer = build_optimizer(model, TrainConfig(weight_decay=0.01), torch.device("cpu"))
+    decayed, plain = ({id(p) for p in g["params"]} for g in optimizer.param_groups)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.01, 0.0]
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert decayed | plain == set(names) and not decayed & plain
+    assert all(names[i].endswith(("bias", "LayerNorm.weight")) for i in plain)
+    assert any("word_embeddings" in names[i] for i in decayed) and any(names[i] == "heads.a.weight" for i in decayed)
+
+
+@pytest.mark.parametrize("scheduler", ["constant", "linear"])
+def test_schedules_warm_up_then_stay_constant_or_decay_to_zero(scheduler):
+    from mtlner.train import build_scheduler
+
+    param = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.AdamW([param], lr=1.0)
+    schedule = build_scheduler(optimizer, TrainConfig(scheduler=scheduler, warmup_ratio=0.25), total_steps=8)
+    lrs = []
+    for _ in range(8):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert lrs[:3] == [0.0, 0.5, 1.0]  # linear warm-up over 2 of the 8 steps
+    if scheduler == "constant":
+        assert lrs[2:] == [1.0] * 6
+    else:
+        assert lrs[2:] == pytest.approx([1.0, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6])
+    without_warmup = build_scheduler(torch.optim.AdamW([param], lr=1.0), TrainConfig(scheduler=scheduler), total_steps=8)
+    assert without_warmup.get_last_lr() == [1.0]  # no warm-up: the first step takes the full rate

@@ -98,13 +98,13 @@ def _train(args) -> None:
     import torch
 
     from .model import MultiTaskTagger, load_tokenizer
-    from .train import Task, TrainConfig, train, write_predictions
+    from .train import Task, TrainConfig, ensure_writable, train, write_predictions
     from .windows import ablate, load_windows
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    out_dir = Path(args.out_dir)
+    out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
     tasks = []
     for spec in args.task:
         name, entity, wdir = _parse_task(spec)
@@ -124,9 +124,8 @@ def _train(args) -> None:
     model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
     tokenizer = load_tokenizer(args.tokenizer or args.init)
     work_dir = out_dir / ".work"
-    results = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
-    predictions = results.pop("_predictions")
-    for name, (gold, pred) in predictions.items():
+    result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
+    for name, (gold, pred) in result.predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
         extra = {"kind": args.kind, "seed": args.seed, "max_length": window_meta.get("max_length"), "label_subwords": cfg.label_subwords}
@@ -137,7 +136,7 @@ def _train(args) -> None:
         "seed": args.seed,
         "without": args.without,
         "init": args.init,
-        **results,
+        **result.metrics,
     }
     write_json(out_dir / "metrics.json", results)
     shutil.rmtree(work_dir, ignore_errors=True)
