@@ -11,7 +11,8 @@ of optimiser steps per epoch), two windowings:
 The original procedure is :mod:`mtlner.baseline` (pad every window to max_length, fixed batches,
 fp32, dev AND test predicted every epoch); mtlner's is :func:`mtlner.train.train` itself
 (length-bucketed token-budget batches, dynamic padding, dev every epoch, test once at the best
-epoch, bf16 + fused AdamW on CUDA). Both save a checkpoint every epoch, as both codes do.
+epoch, bf16 + fused AdamW on CUDA). The original saves the model every epoch; mtlner writes its
+resumable checkpoint as it does in the workflow (on SIGTERM and every checkpoint_minutes, 15 by default).
 
     python benchmarks/bench.py                      # default: CPU, a fixed subset, ~5 min on 2 cores
     python benchmarks/bench.py --full --device cuda --batch-size 25    # the paper's batch on a GPU
