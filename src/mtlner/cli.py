@@ -240,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--entity", required=True, type=_entity_type)
     p.add_argument("--dataset")
-    p.add_argument("--max-documents", nargs="*", metavar="SPLIT=N", help="keep only the first N documents of a split (a reduced design)")
     p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
+    p.add_argument("--max-documents", nargs="*", metavar="SPLIT=N", help="keep only the first N documents of a split (a reduced design)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_prepare)
 
@@ -312,8 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
-
     p.set_defaults(run=_tag)
+
     p = sub.add_parser("cost", help="device-hours of a finished run, and a projection for a whole grid")
     p.add_argument("--metrics", nargs="+", required=True, help="every training job's metrics.json")
     p.add_argument("--window-stats", nargs="+", required=True, help="results/windows/<key>/<task>/stats.json files")
