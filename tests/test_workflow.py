@@ -118,9 +118,18 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     for name in ("table2_stl", "table3_mtl", "table6_entity_ablation", "class_averages", "correlations"):
         assert (results / "tables" / f"{name}.csv").stat().st_size > 0
         assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
-    for name in ("fig4_f1_vs_size", "fig5_entity_ablation", "fig6_stl_from_mtl", "fig_data_ablation"):
+    figures = ["fig4_f1_vs_size", "fig5_entity_ablation", "fig6_stl_from_mtl", "fig_data_ablation", "fig_unseen_data_ablation"]
+    for name in figures + [f"fig_boundary_errors_{kind}" for kind in ("stl", "mtl", "stl_from_mtl")]:
         assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert b"<svg" in (results / "figures" / f"{name}.svg").read_bytes()[:2000]
+    # what the scores hide: seen/unseen test mentions and boundary errors of every job, the leak audit
+    for name in ("seen_unseen", "boundary_errors", "leak_audit"):
+        assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
+    seen = (results / "tables" / "seen_unseen.csv").read_text().splitlines()
+    assert "f1_unseen" in seen[0] and len(seen) == 1 + 3 * 2 * 2  # STL, MTL, STL-from-MTL: 2 tasks x 2 levels each
+    leaks = (results / "tables" / "leak_audit.csv").read_text()
+    assert "gene_demo_a,train,species_demo,dev,between tasks,1," in leaks  # a sentence the synthetic corpora share
+    assert "leak in this job's tasks" in (results / "logs/mtl/all/ablation_0.0/seed_1.log").read_text()
     stage2 = json.loads((results / "stl_from_mtl/without_gene/gene_demo_a/ablation_0.5/seed_1/metrics.json").read_text())
     assert stage2["init"] == "results/mtl/without_gene/seed_1/model"
     assert stage2["tasks"]["gene_demo_a"]["train_windows"] < stage2["tasks"]["gene_demo_a"]["train_windows_total"]

@@ -10,6 +10,8 @@
     mtlner tag       tag raw text with a saved STL or MTL model (JSON lines, CoNLL, BioC XML)
     mtlner cost      device-hours of a run by job kind, and a projection for the paper's grid
     mtlner reference a finished run's tables beside the paper's, with its claims checked (docs/reference)
+    mtlner analysis  seen vs unseen test mentions and boundary errors of every job (tables + figures)
+    mtlner leaks     text shared between tasks' splits: audit, warn (MTL job logs), drop (drop_leaks)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
 """
@@ -229,6 +231,36 @@ def _reference(args) -> None:
     log.info("wrote %s", page)
 
 
+def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple[str, ...]]:
+    """NAME=VALUE (or NAME=A=B with parts=3) arguments as a dict keyed by NAME."""
+    out = {}
+    for spec in specs or []:
+        fields_ = spec.split("=")
+        if len(fields_) != parts or not all(fields_):
+            raise UserError(f"{flag} {spec!r} must look like {'='.join(['NAME', 'PATH', 'PATH'][:parts])}")
+        out[fields_[0]] = fields_[1] if parts == 2 else tuple(fields_[1:])
+    return out
+
+
+def _analysis(args) -> None:
+    from .analysis import write_analysis
+
+    windows = _pairs(args.windows, "--windows")
+    write_analysis(args.results, args.corpus_stats, args.predictions, windows, args.tables_dir, args.figures_dir)
+
+
+def _leaks(args) -> None:
+    from . import leaks
+
+    if args.action == "audit":
+        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir)
+    elif args.action == "drop":
+        leaks.drop(_pairs(args.corpus, "--corpus", parts=3))
+    else:
+        command = args.run_command[1:] if args.run_command[:1] == ["--"] else args.run_command
+        leaks.warn(_pairs(args.corpus, "--corpus"), command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
@@ -332,6 +364,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="Reference run")
     p.add_argument("--notes", help="a Markdown file put at the top of the page (what ran, what was reduced)")
     p.set_defaults(run=_reference)
+
+    p = sub.add_parser("analysis", help="seen vs unseen test mentions and boundary errors of every job")
+    p.add_argument("--results", required=True, help="CSV written by 'mtlner collect'")
+    p.add_argument("--corpus-stats", nargs="+", required=True, help="stats.json files written by 'mtlner prepare'")
+    p.add_argument("--predictions", nargs="+", required=True, help="every STL, MTL and STL-from-MTL job's predictions/<task>.test.tsv")
+    p.add_argument("--windows", action="append", required=True, metavar="TASK=PATH", help="a task's training window cache (train.pt); repeat per task")
+    p.add_argument("--tables-dir", required=True)
+    p.add_argument("--figures-dir", required=True)
+    p.set_defaults(run=_analysis)
+
+    p = sub.add_parser("leaks", help="text shared between tasks' splits: audit, warn, drop")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("audit", help="table of shared sentences/document IDs and one JSON per task")
+    a.add_argument("--corpus", action="append", required=True, metavar="TASK=DIR", help="a task's prepared corpus folder; repeat per task")
+    a.add_argument("--table-dir", required=True, help="leak_audit.csv and .md go here")
+    a.add_argument("--json-dir", required=True, help="<task>.json (overlaps of training text with the task's dev/test) go here")
+    a = actions.add_parser("drop", help="copy corpora without the training sentences found in any task's dev/test split")
+    a.add_argument("--corpus", action="append", required=True, metavar="TASK=IN_DIR=OUT_DIR", help="repeat per task")
+    a = actions.add_parser("warn", help="log the leaks among one job's tasks, then run the job's command (after --)")
+    a.add_argument("--corpus", action="append", required=True, metavar="TASK=DIR", help="one of the job's tasks' corpus folder; repeat per task")
+    a.add_argument("run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings")
+    p.set_defaults(run=_leaks)
     return parser
 
 

@@ -161,6 +161,64 @@ def fig_data_ablation(results, corpus):
     return fig
 
 
+# Error-analysis figures, drawn by `mtlner analysis` from its own tables (mtlner.analysis),
+# not from the collected metrics: they are not in BUILDERS or figure_names().
+
+
+def fig_unseen_data_ablation(seen_unseen):
+    """Class-mean entity-level test F1 on unseen (solid) and seen (dashed) test mentions by
+    fraction of training data removed, one panel per entity type."""
+    data = seen_unseen[(seen_unseen["kind"] != "stl_from_mtl") | (seen_unseen["without"] == seen_unseen["entity"])]
+    entities = sorted(data["entity"].unique())
+    fig, axes = _entity_panels(len(entities))
+    for ax, entity in zip(axes, entities):
+        for k, kind in enumerate(KIND_LABELS):
+            rows = data[(data["entity"] == entity) & (data["kind"] == kind)]
+            for part, style in (("unseen", dict(marker="o")), ("seen", dict(marker=".", linestyle="--", alpha=0.6))):
+                series = rows.groupby("ablation")[f"f1_{part}"]
+                mean = series.mean().dropna()
+                if mean.empty:
+                    continue
+                se = (series.std(ddof=1) / np.sqrt(series.count())).reindex(mean.index).fillna(0)
+                ax.errorbar(mean.index, mean.values, yerr=se.values, capsize=3, color=f"C{k}", label=f"{KIND_LABELS[kind]}, {part}", **style)
+        ax.set_title(entity)
+        ax.set_xlabel("fraction of training data removed")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("mean entity-level test F1 (± se)")
+    fig.suptitle("Data ablation on test mentions unseen in the kept training data (solid) and seen (dashed)")
+    fig.tight_layout()
+    return fig
+
+
+BOUNDARY_OUTCOMES = {"exact": "#1b9e77", "boundary": "#d95f02", "missed": "#999999", "spurious": "#e7298a"}
+
+
+def fig_boundary_errors(boundary, kind):
+    """Per task, no data removed: shares of exact, boundary-only, missed and spurious mentions
+    (stacked, mean over seeds), strict and overlap F1 above each bar."""
+    rows = boundary[(boundary["kind"] == kind) & (boundary["ablation"] == 0)]
+    if kind == "stl_from_mtl":
+        rows = rows[rows["without"] == rows["entity"]]
+    rows = rows.sort_values(["entity", "dataset"])
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(rows) + 2), 4.2))
+    total = rows[list(BOUNDARY_OUTCOMES)].sum(axis=1).replace(0, np.nan)
+    bottom = np.zeros(len(rows))
+    positions = np.arange(len(rows))
+    for outcome, colour in BOUNDARY_OUTCOMES.items():
+        share = (rows[outcome] / total).fillna(0).to_numpy()
+        ax.bar(positions, share, 0.7, bottom=bottom, color=colour, label="boundary only" if outcome == "boundary" else outcome)
+        bottom += share
+    for x, (_, row) in zip(positions, rows.iterrows()):
+        ax.annotate(f"{row['f1_strict']:.2f}/{row['f1_overlap']:.2f}", (x, 1.0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+    ax.set_xticks(positions, [f"{r.dataset}\n({r.entity})" for r in rows.itertuples()], fontsize=8)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("share of outcomes (mean over seeds)")
+    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.set_title(f"{KIND_LABELS.get(kind, kind)}, no data removed: outcomes of test mentions (F1 strict/overlap above)", fontsize=10)
+    return fig
+
+
 BUILDERS = {
     "fig4_f1_vs_size": fig4_f1_vs_size,
     "fig5_entity_ablation": fig5_entity_ablation,

@@ -94,6 +94,25 @@ def raw_corpus(wildcards):
 # Every path pattern a rule reads or writes is defined here and nowhere else.
 
 
+# A task's corpus as the windows and tables read it; with drop_leaks the prepare step writes
+# into prepared_dir and the drop_leaks rule writes corpus_dir without the leaked sentences.
+DROP_LEAKS = config["drop_leaks"]
+LEAKS_DIR = "results/leaks"
+
+
+def corpus_dir(task="{task}"):
+    return f"results/corpora/{task}"
+
+
+def prepared_dir(task="{task}"):
+    return f"{corpus_dir(task)}/before_drop_leaks" if DROP_LEAKS else corpus_dir(task)
+
+
+def leaks_file(task="{task}"):
+    """The leak audit's overlaps of any task's training text with this task's dev/test splits."""
+    return f"{LEAKS_DIR}/{task}.json"
+
+
 def window_settings(windowing=None):
     """Everything that changes a window: encoder (its tokenizer), max_length, windowing mode."""
     return {"encoder": ENCODER, "tokenizer": ENCODER, "max_length": config["max_length"], "windowing": windowing or WINDOWING}

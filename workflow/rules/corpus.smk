@@ -1,14 +1,16 @@
-# Stage 1: a task's raw split files -> normalised IOB2 CoNLL + corpus statistics (Table 1).
+# Stage 1: a task's raw split files -> normalised IOB2 CoNLL + corpus statistics (Table 1);
+# then the leak audit of text shared between tasks' splits (and, with drop_leaks, the
+# training sentences found in any dev/test split removed).
 
 
 rule prepare_corpus:
     input:
         unpack(raw_corpus),
     output:
-        train="results/corpora/{task}/train.tsv",
-        dev="results/corpora/{task}/dev.tsv",
-        test="results/corpora/{task}/test.tsv",
-        stats="results/corpora/{task}/stats.json",
+        train=f"{prepared_dir()}/train.tsv",
+        dev=f"{prepared_dir()}/dev.tsv",
+        test=f"{prepared_dir()}/test.tsv",
+        stats=f"{prepared_dir()}/stats.json",
     params:
         entity=lambda w: TASKS[w.task]["entity"],
         dataset=lambda w: TASKS[w.task].get("dataset", w.task),
@@ -20,4 +22,41 @@ rule prepare_corpus:
         "results/logs/prepare_corpus/{task}.log",
     shell:
         "{PY} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir results/corpora/{wildcards.task} 2> {log}"
+        " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir " + prepared_dir("{wildcards.task}") + " 2> {log}"
+
+
+if DROP_LEAKS:
+
+    rule drop_leaks:
+        """Every task's corpus without the training sentences found in any task's dev or test split."""
+        input:
+            [f"{prepared_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
+        output:
+            [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
+        params:
+            corpora=" ".join(f"--corpus {t}={prepared_dir(t)}={corpus_dir(t)}" for t in TASKS),
+        conda:
+            "../../envs/mtlner.yaml"
+        log:
+            "results/logs/drop_leaks.log",
+        shell:
+            "{PY} leaks drop {params.corpora} 2> {log}"
+
+
+rule leak_audit:
+    """Sentences and document IDs shared between tasks' splits, read from the corpora training
+    sees: the table, and one JSON per task that the MTL jobs read to warn in their logs."""
+    input:
+        [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
+    output:
+        report("results/tables/leak_audit.csv", caption="../report/leak_audit.rst", category="Tables"),
+        "results/tables/leak_audit.md",
+        [leaks_file(t) for t in TASKS],
+    params:
+        corpora=" ".join(f"--corpus {t}={corpus_dir(t)}" for t in TASKS),
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/leak_audit.log",
+    shell:
+        "{PY} leaks audit {params.corpora} --table-dir results/tables --json-dir " + LEAKS_DIR + " 2> {log}"

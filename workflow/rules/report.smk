@@ -5,9 +5,13 @@
 
 from mtlner.tables import table_names
 from mtlner.plots import figure_names
+from mtlner import analysis
 
 TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
+# seen/unseen mentions and boundary errors: their own rule (error_analysis), from predictions
+ANALYSIS_TABLES = list(analysis.TABLES)
+ANALYSIS_FIGURES = analysis.figure_names(entity_ablation=bool(MTL_ENTITIES))
 # The storage/memory table measures the saved MTL model of the first seed at ablation 0.
 STORAGE = bool(config["save_models"]["mtl"])
 STORAGE_SEED = SEEDS[0]
@@ -18,12 +22,12 @@ report: "../report/workflow.rst"
 
 
 def all_tables():
-    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"]
+    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"] + ANALYSIS_TABLES + ["leak_audit"]
     return expand("results/tables/{name}.{ext}", name=names, ext=("csv", "md"))
 
 
 def all_figures():
-    return expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=("png", "svg"))
+    return expand("results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES, ext=("png", "svg"))
 
 
 def _reported(path, category):
@@ -66,6 +70,28 @@ rule tables:
         "{PY} tables --results {input.results} --corpus-stats {input.stats} {params.paper}"
         " --predictions {input.predictions} --bootstrap-rounds {params.rounds}"
         " --out-dir results/tables 2> {log}"
+
+
+rule error_analysis:
+    """Seen vs unseen test mentions (against each job's kept training windows) and boundary
+    errors, for every STL, MTL and STL-from-MTL job (mtlner.analysis)."""
+    input:
+        results="results/summary/metrics.csv",
+        stats=corpus_stats(),
+        predictions=prediction_files(),
+        windows=[f"{windows_dir(t)}/train.pt" for t in TASKS],
+    output:
+        [_reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=ANALYSIS_TABLES, ext=("csv", "md"))],
+        [_reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=ANALYSIS_FIGURES, ext=("png", "svg"))],
+    params:
+        windows=" ".join(f"--windows {t}={windows_dir(t)}/train.pt" for t in TASKS),
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/error_analysis.log",
+    shell:
+        "{PY} analysis --results {input.results} --corpus-stats {input.stats} --predictions {input.predictions}"
+        " {params.windows} --tables-dir results/tables --figures-dir results/figures 2> {log}"
 
 
 rule storage:
@@ -118,7 +144,7 @@ rule figures:
         results="results/summary/metrics.csv",
         stats=corpus_stats(),
     output:
-        [_reported(f, "Figures") for f in all_figures()],
+        [_reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=("png", "svg"))],
     conda:
         "../../envs/mtlner.yaml"
     log:

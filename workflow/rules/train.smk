@@ -15,6 +15,24 @@ def _model_output(kind):
     return {"model": directory(job_file(kind, "model"))} if config["save_models"][kind] else {}
 
 
+def _mtl_tasks(wildcards):
+    entity = getattr(wildcards, "entity", None)
+    return tasks_without(entity) if entity else list(TASKS)
+
+
+def _mtl_corpora(wildcards):
+    return [f"{corpus_dir(t)}/{split}.tsv" for t in _mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+
+
+def _warn_leaks(wildcards):
+    """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
+    leak_audit rule does, which no training job waits for) and writes a warning per overlap
+    of training text with an evaluation split to its stderr (the job's log), then runs the
+    training command in its place."""
+    corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in _mtl_tasks(wildcards))
+    return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
+
+
 rule train_stl:
     input:
         windows=lambda w: window_files([w.task]),
@@ -47,6 +65,7 @@ rule train_stl:
 use rule train_stl as train_mtl with:
     input:
         windows=window_files(TASKS),
+        corpora=_mtl_corpora,
     output:
         metrics=job_file("mtl", "metrics.json"),
         predictions=[predictions_file("mtl", task=t) for t in TASKS],
@@ -56,7 +75,7 @@ use rule train_stl as train_mtl with:
         init=ENCODER,
         extra=lambda w: f"--ablation {w.ablation}",
         training=training_args(),
-        gpu_run=GPU_RUN_MTL,
+        gpu_run=_warn_leaks,
     log:
         "results/logs/mtl/all/ablation_{ablation}/seed_{seed}.log",
 
@@ -76,7 +95,7 @@ if config["save_models"]["mtl"]:
             init=ENCODER,
             extra="--ablation 0.0 --save-model",
             training=training_args(),
-            gpu_run=GPU_RUN_MTL,
+            gpu_run=_warn_leaks,
         log:
             "results/logs/mtl/all/ablation_0.0/seed_{seed}.log",
 
@@ -86,6 +105,7 @@ if config["save_models"]["mtl"]:
 use rule train_stl as train_mtl_without with:
     input:
         windows=lambda w: window_files(tasks_without(w.entity)),
+        corpora=_mtl_corpora,
     output:
         metrics=job_file("mtl_without", "metrics.json"),
         predictions=directory(job_file("mtl_without", "predictions")),
@@ -96,7 +116,7 @@ use rule train_stl as train_mtl_without with:
         init=ENCODER,
         extra=lambda w: f"--without {w.entity} --save-model",
         training=training_args(),
-        gpu_run=GPU_RUN_MTL,
+        gpu_run=_warn_leaks,
     log:
         "results/logs/mtl/without_{entity}/seed_{seed}.log",
 

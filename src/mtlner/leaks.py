@@ -1,0 +1,224 @@
+"""Leak audit: text that one task trains on and another (or the same) task is scored on.
+
+A sentence is compared by its key: its tokens case-folded, joined by a space, hashed
+(blake2b, 16 bytes). Document IDs (the second column of a ``-DOCSTART-`` line in a prepared
+corpus) are compared where both splits have them; HUNER-built corpora carry none, so there
+only sentences are compared.
+
+Pairs audited (one table row each where they share anything):
+
+- between tasks: task A's train split against task B's dev and test splits (A != B): MTL
+  trains on A's text through the shared encoder and is then scored on B's;
+- within a task: train against dev, train against test, dev against test.
+
+``write_audit`` writes the table and, per task B, the overlaps of any task's training text
+with B's dev/test splits (``results/leaks/<task>.json``); ``warn`` audits the tasks of one
+MTL job and logs a warning for every such overlap among them before running the job's
+command (it reads the corpora itself, so training never waits for, or reruns after, the
+audit rule). ``drop`` (config ``drop_leaks``) removes from every task's train split the
+sentences that occur in any task's dev or test split, and records how many in stats.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import atomic_path, write_json
+from .corpus import SPLITS, read_conll, split_stats, write_conll
+from .errors import UserError
+
+log = logging.getLogger(__name__)
+
+EVAL_SPLITS = ("dev", "test")
+COLUMNS = ["task_a", "split_a", "task_b", "split_b", "scope", "shared_sentences", "sentences_a", "sentences_b", "share_b", "shared_documents", "dropped_from_a"]
+TITLE = (
+    "Leak audit: distinct normalised sentences (case-folded tokens) and document IDs that split_a of task_a shares "
+    "with split_b of task_b; sentences_a / sentences_b: how many sentences of each split they are; share_b: of "
+    "split_b's sentences; shared_documents empty where a split has no IDs; dropped_from_a: training sentences removed "
+    "by drop_leaks; pairs sharing nothing are left out"
+)
+
+
+def sentence_key(tokens: list[str]) -> bytes:
+    return hashlib.blake2b(" ".join(t.casefold() for t in tokens).encode("utf-8"), digest_size=16).digest()
+
+
+@dataclass
+class SplitText:
+    keys: Counter = field(default_factory=Counter)  # sentence key -> occurrences
+    doc_ids: set[str] = field(default_factory=set)
+
+    @property
+    def sentences(self) -> int:
+        return sum(self.keys.values())
+
+
+def read_split(path: str | Path) -> SplitText:
+    docs, _ = read_conll(path)
+    return SplitText(Counter(sentence_key(s.tokens) for d in docs for s in d.sentences), {d.doc_id for d in docs if d.doc_id})
+
+
+def _pairs(tasks: list[str]):
+    for a in tasks:
+        for b in tasks:
+            combos = (("train", "dev"), ("train", "test"), ("dev", "test")) if a == b else (("train", "dev"), ("train", "test"))
+            for split_a, split_b in combos:
+                yield a, split_a, b, split_b
+
+
+def audit(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
+    """One row per (task_a split_a, task_b split_b) pair that shares a sentence or a document
+    ID (or lost training sentences to ``drop``: ``dropped`` is task -> {"B/split": n})."""
+    text = {task: {split: read_split(Path(folder) / f"{split}.tsv") for split in SPLITS} for task, folder in corpora.items()}
+    dropped = dropped or {}
+    rows = []
+    for a, split_a, b, split_b in _pairs(list(corpora)):
+        x, y = text[a][split_a], text[b][split_b]
+        shared = x.keys.keys() & y.keys.keys()
+        documents = len(x.doc_ids & y.doc_ids) if x.doc_ids and y.doc_ids else None
+        lost = dropped.get(a, {}).get(f"{b}/{split_b}", 0) if split_a == "train" else 0
+        if not shared and not documents and not lost:
+            continue
+        sentences_b = sum(y.keys[k] for k in shared)
+        rows.append({
+            "task_a": a, "split_a": split_a, "task_b": b, "split_b": split_b, "scope": "within task" if a == b else "between tasks",
+            "shared_sentences": len(shared), "sentences_a": sum(x.keys[k] for k in shared), "sentences_b": sentences_b,
+            "share_b": sentences_b / y.sentences if y.sentences else 0.0, "shared_documents": documents, "dropped_from_a": lost,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"shared_documents": object})
+
+
+def describe(row: dict) -> str:
+    """One sentence for a warning: task A's training text in task B's evaluation split."""
+    what = f"{row['shared_sentences']} sentences ({row['sentences_b']} of its sentences, {row['share_b']:.1%})"
+    if row.get("shared_documents"):
+        what += f" and {row['shared_documents']} document IDs"
+    where = "its own train split" if row["task_a"] == row["task_b"] else f"the train split of task {row['task_a']}"
+    return f"the {row['split_b']} split of task {row['task_b']} shares {what} with {where}"
+
+
+def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
+    """Rows where some task's training text overlaps an evaluation split of ``task``."""
+    rows = frame[(frame["task_b"] == task) & (frame["split_a"] == "train") & ((frame["shared_sentences"] > 0) | (frame["shared_documents"].fillna(0) > 0))]
+    return [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows.to_dict("records")]
+
+
+def write_audit(corpora: dict[str, str | Path], table_dir, json_dir) -> pd.DataFrame:
+    """The table (CSV + Markdown), one JSON per task, and a warning per training-text overlap."""
+    from .tables import to_markdown
+
+    dropped = {}
+    for task, folder in corpora.items():
+        stats = Path(folder) / "stats.json"
+        if stats.is_file():
+            dropped[task] = json.loads(stats.read_text()).get("drop_leaks", {}).get("by_eval_split", {})
+    frame = audit(corpora, dropped)
+    base = Path(table_dir) / "leak_audit"
+    with atomic_path(f"{base}.csv") as tmp:
+        frame.to_csv(tmp, index=False)
+    with atomic_path(f"{base}.md") as tmp:
+        tmp.write_text(to_markdown(frame.astype(object).where(frame.notna(), ""), TITLE), encoding="utf-8")
+    for task in corpora:
+        overlaps = task_overlaps(frame, task)
+        for row in overlaps:
+            log.warning("leak: %s", describe(row))
+        write_json(Path(json_dir) / f"{task}.json", {"task": task, "overlaps": overlaps})
+    return frame
+
+
+# --------------------------------------------------------------------------- MTL job logs
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def warn(corpora: dict[str, str | Path], command: list[str] | None = None) -> int:
+    """Log a warning for every overlap of one task's training text with an evaluation split
+    among these tasks (one MTL job's), then run ``command`` in this process (``exec``: its
+    output goes where this process's goes, e.g. the job's log). Leading ``NAME=value`` words
+    of the command set environment variables, as in a shell. Returns the number of warnings."""
+    frame = audit(corpora)
+    found = 0
+    for task in corpora:
+        for row in task_overlaps(frame, task):
+            log.warning("leak in this job's tasks: %s (results/tables/leak_audit.md; drop_leaks: true removes such training sentences)", describe(row))
+            found += 1
+    if not command:
+        return found
+    env = dict(os.environ)
+    while command and _ASSIGNMENT.match(command[0]):
+        name, _, value = command.pop(0).partition("=")
+        env[name] = value
+    if not command:
+        raise UserError("leaks warn: nothing to run after the environment assignments")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as err:
+        raise UserError(f"leaks warn: cannot run {command[0]!r}: {err}") from err
+    return found  # not reached
+
+
+# --------------------------------------------------------------------------- drop_leaks
+
+
+def drop(corpora: dict[str, tuple[str | Path, str | Path]]) -> dict[str, dict]:
+    """For each task, ``(prepared folder, output folder)``: copy the corpus, leaving out of the
+    train split every sentence that occurs in any task's dev or test split; stats.json gets
+    the new train counts and a ``drop_leaks`` block. Returns that block per task."""
+    evaluated: dict[bytes, list[str]] = {}
+    for task, (folder, _) in corpora.items():
+        for split in EVAL_SPLITS:
+            for key in read_split(Path(folder) / f"{split}.tsv").keys:
+                evaluated.setdefault(key, []).append(f"{task}/{split}")
+    summary = {}
+    for task, (folder, out) in corpora.items():
+        folder, out = Path(folder), Path(out)
+        stats = json.loads((folder / "stats.json").read_text())
+        docs, _ = read_conll(folder / "train.tsv")
+        before = sum(len(d.sentences) for d in docs)
+        by_eval: Counter = Counter()
+        kept_docs, dropped_mentions = [], 0
+        for doc in docs:
+            kept = []
+            for sentence in doc.sentences:
+                where = evaluated.get(sentence_key(sentence.tokens))
+                if where:
+                    by_eval.update(where)
+                    dropped_mentions += sum(tag == "B" for tag in sentence.tags)
+                else:
+                    kept.append(sentence)
+            if kept:
+                doc.sentences = kept
+                kept_docs.append(doc)
+        if not kept_docs:
+            raise UserError(f"drop_leaks would remove every training sentence of task {task}", hint="set drop_leaks: false, or check the task's splits")
+        block = {
+            "train_sentences_before": before,
+            "dropped_sentences": before - sum(len(d.sentences) for d in kept_docs),
+            "dropped_mentions": dropped_mentions,
+            "by_eval_split": dict(sorted(by_eval.items())),
+        }
+        write_conll(kept_docs, out / "train.tsv", stats["entity_type"])
+        for split in EVAL_SPLITS:
+            with atomic_path(out / f"{split}.tsv") as tmp:
+                shutil.copyfile(folder / f"{split}.tsv", tmp)
+        source_types = stats["splits"]["train"].get("source_types", {})
+        stats["splits"]["train"] = split_stats(kept_docs) | {"source_types": source_types}
+        stats["drop_leaks"] = block
+        write_json(out / "stats.json", stats)
+        if block["dropped_sentences"]:
+            log.warning("task %s: dropped %d of %d training sentences found in dev/test splits %s", task, block["dropped_sentences"], before, block["by_eval_split"])
+        summary[task] = block
+    return summary

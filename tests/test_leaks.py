@@ -1,0 +1,152 @@
+"""Leak audit, warnings for MTL job logs and drop_leaks (mtlner.leaks) on toy corpora."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mtlner.cli import main
+from mtlner.errors import UserError
+from mtlner.leaks import audit, drop, warn, write_audit
+
+from conftest import write
+
+
+def _prepare(tmp_path, task, entity, splits: dict[str, str]):
+    raw = tmp_path / "raw" / task
+    for split, text in splits.items():
+        write(raw / f"{split}.tsv", text)
+    out = tmp_path / "corpora" / task
+    assert main(["prepare", "--task", task, "--entity", entity, "--input-dir", str(raw), "--out-dir", str(out)]) == 0
+    return out
+
+
+def _doc(doc_id: str, *sentences: str) -> str:
+    """A document with an ID; sentences as 'tok/TAG tok/TAG'."""
+    lines = [f"-DOCSTART-\t{doc_id}\tO", ""]
+    for sentence in sentences:
+        lines += ["\t".join(t.rsplit("/", 1)) for t in sentence.split()] + [""]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def corpora(tmp_path):
+    """gene: its training text holds a species test sentence (in other case) and one of its own
+    dev sentences; species: its dev and test splits share a sentence, and a document ID."""
+    gene = _prepare(tmp_path, "gene", "gene", {
+        "train": _doc("p1", "The/O mouse/O p53/B-Gene gene/O ./O", "BRCA1/B-Gene binds/O ./O") + _doc("p2", "Ras/B-Gene is/O small/O ./O"),
+        "dev": _doc("p3", "Ras/B-Gene is/O small/O ./O"),
+        "test": _doc("p4", "Kras/B-Gene rises/O ./O"),
+    })  # fmt: skip
+    species = _prepare(tmp_path, "species", "species", {
+        "train": _doc("s1", "Mice/B-Species were/O used/O ./O"),
+        "dev": _doc("s2", "Rats/B-Species were/O fed/O ./O"),
+        "test": _doc("s2", "the/O MOUSE/B-Species P53/O gene/O ./O") + _doc("s3", "Rats/B-Species were/O fed/O ./O"),
+    })  # fmt: skip
+    return {"gene": gene, "species": species}
+
+
+def test_a_sentence_shared_between_tasks_and_duplicates_within_a_task_are_found(corpora):
+    frame = audit(corpora).set_index(["task_a", "split_a", "task_b", "split_b"])
+    between = frame.loc[("gene", "train", "species", "test")]
+    assert between["shared_sentences"] == 1 and between["scope"] == "between tasks"  # case-folded: 'The mouse p53' = 'the MOUSE P53'
+    assert between["sentences_b"] == 1 and between["share_b"] == pytest.approx(0.5)
+    assert pd.isna(between["shared_documents"]) or between["shared_documents"] == 0  # p1 and s2 differ
+    within = frame.loc[("gene", "train", "gene", "dev")]
+    assert within["shared_sentences"] == 1 and within["scope"] == "within task"
+    species = frame.loc[("species", "dev", "species", "test")]
+    assert species["shared_sentences"] == 1 and species["shared_documents"] == 1  # 'Rats were fed .' and ID s2
+    assert ("species", "train", "gene", "test") not in frame.index  # nothing shared: no row
+
+
+def test_audit_writes_table_and_per_task_json_and_warns(corpora, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        frame = write_audit(corpora, tmp_path / "tables", tmp_path / "leaks")
+    assert (tmp_path / "tables" / "leak_audit.csv").is_file()
+    md = (tmp_path / "tables" / "leak_audit.md").read_text()
+    assert md.startswith("# Leak audit") and "between tasks" in md and "None" not in md
+    species = json.loads((tmp_path / "leaks" / "species.json").read_text())
+    assert [(o["task_a"], o["split_b"]) for o in species["overlaps"]] == [("gene", "test")]  # dev/test duplicates are no training leak
+    gene = json.loads((tmp_path / "leaks" / "gene.json").read_text())
+    assert [(o["task_a"], o["split_b"]) for o in gene["overlaps"]] == [("gene", "dev")]
+    assert "the test split of task species shares 1 sentences" in caplog.text
+    assert len(frame) == 3
+
+
+def test_warn_names_leaks_among_the_jobs_tasks_only(corpora, caplog):
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        assert warn(corpora) == 2  # gene's training text in species' test split and in its own dev split
+    assert "the test split of task species shares 1 sentences (1 of its sentences, 50.0%) with the train split of task gene" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        assert warn({"species": corpora["species"]}) == 0  # a job without the gene task does not train on its text
+    assert not caplog.text
+
+
+def test_warn_then_runs_the_command_with_its_output_in_the_same_log(corpora, tmp_path):
+    script = "import os, sys; print('training with', os.environ['MARK'], file=sys.stderr)"
+    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
+    log = tmp_path / "job.log"
+    with log.open("w") as stderr:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mtlner.cli", "leaks", "warn", *specs, "--", "MARK=here", sys.executable, "-c", script],
+            stderr=stderr, timeout=120,
+        )  # fmt: skip
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert text.index("leak in this job's tasks") < text.index("training with here")
+
+
+def test_drop_leaks_removes_training_sentences_found_in_any_dev_or_test_split(corpora, tmp_path):
+    out = {task: tmp_path / "clean" / task for task in corpora}
+    summary = drop({task: (folder, out[task]) for task, folder in corpora.items()})
+    assert summary["gene"]["dropped_sentences"] == 2  # the species test sentence and its own dev sentence
+    assert summary["gene"]["by_eval_split"] == {"gene/dev": 1, "species/test": 1}
+    assert summary["gene"]["dropped_mentions"] == 2 and summary["species"]["dropped_sentences"] == 0
+    stats = json.loads((out["gene"] / "stats.json").read_text())
+    assert stats["drop_leaks"]["train_sentences_before"] == 3 and stats["splits"]["train"]["sentences"] == 1
+    assert stats["splits"]["train"]["documents"] == 1  # p2 lost its only sentence
+    assert (out["gene"] / "test.tsv").read_text() == (corpora["gene"] / "test.tsv").read_text()
+    assert "BRCA1" in (out["gene"] / "train.tsv").read_text() and "mouse" not in (out["gene"] / "train.tsv").read_text()
+    # the audit of the cleaned corpora: no training text left in any evaluation split, the drop recorded
+    frame = write_audit(out, tmp_path / "tables", tmp_path / "leaks").set_index(["task_a", "split_a", "task_b", "split_b"])
+    row = frame.loc[("gene", "train", "species", "test")]
+    assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
+    assert json.loads((tmp_path / "leaks" / "species.json").read_text())["overlaps"] == []
+
+
+def test_drop_leaks_refuses_to_empty_a_training_split(tmp_path):
+    same = _doc("d", "a/O b/B-Gene ./O")
+    folder = _prepare(tmp_path, "t", "gene", {"train": same, "dev": same, "test": _doc("e", "c/O ./O")})
+    with pytest.raises(UserError, match="every training sentence of task t"):
+        drop({"t": (folder, tmp_path / "out")})
+
+
+def test_cli_audit_and_drop(corpora, tmp_path):
+    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
+    assert main(["leaks", "audit", *specs, "--table-dir", str(tmp_path / "t"), "--json-dir", str(tmp_path / "j")]) == 0
+    assert (tmp_path / "j" / "gene.json").is_file()
+    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}={tmp_path / 'c' / task}")]
+    assert main(["leaks", "drop", *specs]) == 0
+    assert json.loads((tmp_path / "c" / "gene" / "stats.json").read_text())["drop_leaks"]["dropped_sentences"] == 2
+    assert main(["leaks", "drop", "--corpus", "gene"]) == 2  # a malformed spec is a user error
+
+
+@pytest.mark.slow
+def test_drop_leaks_in_the_workflow_cleans_training_before_any_window(tmp_path):
+    from test_workflow import snakemake, tiny_config
+
+    config = tiny_config(tmp_path, drop_leaks=True)
+    snakemake(tmp_path, "results/tables/leak_audit.csv", config=config)  # the corpus stage only, no training
+    results = tmp_path / "results"
+    stats = json.loads((results / "corpora/gene_demo_a/stats.json").read_text())
+    assert stats["drop_leaks"]["by_eval_split"] == {"species_demo/dev": 1}  # the sentence the synthetic corpora share
+    before = json.loads((results / "corpora/gene_demo_a/before_drop_leaks/stats.json").read_text())
+    assert stats["splits"]["train"]["sentences"] == before["splits"]["train"]["sentences"] - 1
+    audit = pd.read_csv(results / "tables/leak_audit.csv").set_index(["task_a", "split_a", "task_b", "split_b"])
+    row = audit.loc[("gene_demo_a", "train", "species_demo", "dev")]
+    assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
+    assert json.loads((results / "leaks/species_demo.json").read_text())["overlaps"] == []
