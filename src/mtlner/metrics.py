@@ -45,28 +45,26 @@ POSITIVE = ("B", "I")
 LEVELS = ("word", "word_strict", "entity")
 
 
-def word_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
-    """The paper's word metric: B and I are one entity label (prefixes stripped)."""
+def _word_level(gold: list[list[str]], predicted: list[list[str]], exact: bool) -> Counts:
+    """Counts over words; a true positive is a word positive in both (``exact``: same tag)."""
     tp = n_pred = n_gold = 0
     for g_sent, p_sent in zip(gold, predicted, strict=True):
         for g, p in zip(g_sent, p_sent, strict=True):
             g_pos, p_pos = g in POSITIVE, p in POSITIVE
             n_gold += g_pos
             n_pred += p_pos
-            tp += g_pos and p_pos
+            tp += g_pos and p_pos and (g == p or not exact)
     return Counts(tp, n_pred, n_gold)
+
+
+def word_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
+    """The paper's word metric: B and I are one entity label (prefixes stripped)."""
+    return _word_level(gold, predicted, exact=False)
 
 
 def word_strict_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:
     """Word metric with B and I as different labels: a word counts only if its tag matches."""
-    tp = n_pred = n_gold = 0
-    for g_sent, p_sent in zip(gold, predicted, strict=True):
-        for g, p in zip(g_sent, p_sent, strict=True):
-            g_pos, p_pos = g in POSITIVE, p in POSITIVE
-            n_gold += g_pos
-            n_pred += p_pos
-            tp += g_pos and g == p
-    return Counts(tp, n_pred, n_gold)
+    return _word_level(gold, predicted, exact=True)
 
 
 def _typed(sentences: list[list[str]], entity: str) -> list[list[str]]:
