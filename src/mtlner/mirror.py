@@ -25,17 +25,26 @@ from pathlib import Path
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    hits: list[str] | None = None  # when set, every request path is appended (tests)
+
     def log_message(self, *args):  # the download code logs what it fetches
         pass
 
+    def do_GET(self):
+        if self.hits is not None:
+            self.hits.append(self.path)
+        super().do_GET()
+
 
 @contextmanager
-def serve(root: str | Path):
-    """Serve ``root`` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+def serve(root: str | Path, hits: list[str] | None = None):
+    """Serve ``root`` on 127.0.0.1 (a free port) in a thread; yields the base URL. Request
+    paths are appended to ``hits`` when it is given."""
     root = Path(root)
     if not root.is_dir():
         raise SystemExit(f"mtlner.mirror: error: mirror folder {root} does not exist (give the folder laid out as <host>/<path>)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    handler = type("_Handler", (_QuietHandler,), {"hits": hits})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

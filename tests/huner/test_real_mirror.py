@@ -32,7 +32,7 @@ from mtlner.huner.build import build_task
 from mtlner.huner.registry import load_registry
 from mtlner.huner.table1 import read_paper_table
 
-from .server import MirrorServer
+from mtlner.mirror import serve
 
 REPO = Path(__file__).resolve().parents[2]
 MIRROR = Path(os.environ.get("MTLNER_HUNER_MIRROR") or REPO.parent / "shared" / "huner-mirror")
@@ -105,11 +105,12 @@ def chain(tmp_path_factory):
     """Run the workflow once for the module; returns the work folder and what it took."""
     work = tmp_path_factory.mktemp("huner_mirror")
     started = time.monotonic()
-    with MirrorServer(MIRROR) as server:
-        result = run_workflow(work, server.base)
+    hits: list[str] = []
+    with serve(MIRROR, hits) as base:
+        result = run_workflow(work, base)
     seconds = time.monotonic() - started
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    return {"work": work, "seconds": seconds, "hits": server.hits}
+    return {"work": work, "seconds": seconds, "hits": hits}
 
 
 def counts_from_stats(work: Path, task: str) -> dict[str, tuple[int, int]]:
