@@ -131,6 +131,12 @@ def window_key(windowing=None):
 BASELINE = config["baseline"]
 BASELINE_ENABLED = BASELINE["enabled"]
 BASELINE_TRAINING = {**config["training"], **BASELINE["training"]}
+# "batches of 16 sentences" means 16 whatever their length: unless the baseline sets its own
+# token budget, raise the paper recipe's so that no batch of full-length windows is split
+if "max_tokens" not in BASELINE["training"] and "batch_size" in BASELINE_TRAINING:
+    BASELINE_TRAINING["max_tokens"] = max(
+        BASELINE_TRAINING.get("max_tokens", 0), BASELINE_TRAINING["batch_size"] * config["max_length"]
+    )
 WINDOW_KEY = window_key()
 BASELINE_WINDOW_KEY = window_key(BASELINE["windowing"])
 # every window cache this config needs: key -> settings
