@@ -12,6 +12,7 @@
     mtlner reference a finished run's tables beside the paper's, with its claims checked (docs/reference)
     mtlner analysis  seen vs unseen test mentions and boundary errors of every job (tables + figures)
     mtlner leaks     text shared between tasks' splits: audit, warn (MTL job logs), drop (drop_leaks)
+    mtlner cross-corpus  every job's heads on other same-type tasks' test splits (table + heat maps)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
 """
@@ -99,6 +100,7 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
 def _train(args) -> None:
     import torch
 
+    from . import crosscorpus
     from .model import MultiTaskTagger, load_tokenizer
     from .train import Task, TrainConfig, ensure_writable, train, write_predictions
     from .windows import ablate, load_windows
@@ -122,11 +124,14 @@ def _train(args) -> None:
                 train_total=len(train_windows),
             )
         )
+    targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
     model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
     tokenizer = load_tokenizer(args.tokenizer or args.init)
     work_dir = out_dir / ".work"
     result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
+    # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
+    cross = crosscorpus.cross_test(crosscorpus.evaluator(model, tokenizer, cfg), tasks, targets)
     for name, (gold, pred) in result.predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
@@ -139,6 +144,7 @@ def _train(args) -> None:
         "without": args.without,
         "init": args.init,
         **result.metrics,
+        "cross_corpus": cross,
     }
     write_json(out_dir / "metrics.json", results)
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -249,6 +255,12 @@ def _analysis(args) -> None:
     write_analysis(args.results, args.corpus_stats, args.predictions, windows, args.tables_dir, args.figures_dir)
 
 
+def _cross_corpus(args) -> None:
+    from .crosscorpus import write_cross_corpus
+
+    write_cross_corpus(args.metrics, args.tables_dir, args.figures_dir, entities=args.entity)
+
+
 def _leaks(args) -> None:
     from . import leaks
 
@@ -298,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
     p.add_argument("--save-model", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch default)")
+    p.add_argument(
+        "--cross-test", action="append", default=[], metavar="NAME=ENTITY=WINDOWS_DIR",
+        help="after the test pass, score the job's heads of ENTITY on this other task's test windows (a window folder "
+        "or its test.pt); into metrics.json under cross_corpus (repeat per task)",
+    )
     for f in fields(TrainConfig):
         if f.name == "seed":
             p.add_argument("--seed", type=int, default=f.default)
@@ -373,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--figures-dir", required=True)
     p.set_defaults(run=_analysis)
+
+    p = sub.add_parser("cross-corpus", help="cross-corpus transfer table and heat maps from the jobs' metrics.json")
+    p.add_argument("--metrics", nargs="+", required=True, help="training jobs' metrics.json (those run with --cross-test hold cross_corpus scores)")
+    p.add_argument("--entity", action="append", type=_entity_type, help="draw this entity type's heat map (repeat; default: every type with scores)")
+    p.add_argument("--tables-dir", required=True)
+    p.add_argument("--figures-dir", required=True)
+    p.set_defaults(run=_cross_corpus)
 
     p = sub.add_parser("leaks", help="text shared between tasks' splits: audit, warn, drop")
     actions = p.add_subparsers(dest="action", required=True)
