@@ -36,12 +36,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .atomic import atomic_path, write_text
 from .errors import UserError
+
+if TYPE_CHECKING:  # pandas/numpy only for the table and the figure, not in every training job
+    import pandas as pd
 
 KINDS = ("stl", "mtl", "stl_from_mtl", "baseline")
 KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
@@ -168,6 +169,8 @@ def _f1(scores: dict | None, level: str) -> float:
 
 def cross_corpus_table(metrics_paths) -> pd.DataFrame:
     """One row per (job, source, target) from the ``cross_corpus`` lists of the jobs' metrics.json."""
+    import pandas as pd
+
     jobs = []
     in_corpus: dict[tuple, dict] = {}  # (kind, without, ablation, seed, task) -> its test scores
     for path in metrics_paths:
@@ -207,6 +210,7 @@ def heat_map(table: pd.DataFrame, entity: str):
     """Source (rows) x target (columns) entity-level test F1 of one entity type, mean over seeds,
     one panel per model kind, at the smallest fraction of training data removed; the diagonal
     is each source's in-corpus F1 (framed)."""
+    import numpy as np
     from matplotlib.patches import Rectangle
 
     from . import plots
