@@ -31,12 +31,14 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .atomic import atomic_path, write_json
 from .corpus import SPLITS, read_conll, split_stats, write_conll
 from .errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,13 @@ def _pairs(tasks: list[str]):
 def audit(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
     """One row per (task_a split_a, task_b split_b) pair that shares a sentence or a document
     ID (or lost training sentences to ``drop``: ``dropped`` is task -> {"B/split": n})."""
+    import pandas as pd
+
+    return pd.DataFrame(_audit_rows(corpora, dropped), columns=COLUMNS).astype({"shared_documents": object})
+
+
+def _audit_rows(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | None = None) -> list[dict]:
+    """:func:`audit`'s rows as plain dicts (no pandas: ``warn`` runs before every MTL job)."""
     text = {task: {split: read_split(Path(folder) / f"{split}.tsv") for split in SPLITS} for task, folder in corpora.items()}
     dropped = dropped or {}
     rows = []
@@ -96,7 +105,7 @@ def audit(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | N
             "shared_sentences": len(shared), "sentences_a": sum(x.keys[k] for k in shared), "sentences_b": sentences_b,
             "share_b": sentences_b / y.sentences if y.sentences else 0.0, "shared_documents": documents, "dropped_from_a": lost,
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"shared_documents": object})
+    return rows
 
 
 def describe(row: dict) -> str:
@@ -108,8 +117,15 @@ def describe(row: dict) -> str:
     return f"the {row['split_b']} split of task {row['task_b']} shares {what} with {where}"
 
 
+def _overlaps(row: dict, task: str) -> bool:
+    """Some task's training text overlaps an evaluation split of ``task`` (``task_overlaps``' rule)."""
+    return row["task_b"] == task and row["split_a"] == "train" and (row["shared_sentences"] > 0 or (row["shared_documents"] or 0) > 0)
+
+
 def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
     """Rows where some task's training text overlaps an evaluation split of ``task``."""
+    import pandas as pd
+
     rows = frame[(frame["task_b"] == task) & (frame["split_a"] == "train") & ((frame["shared_sentences"] > 0) | (frame["shared_documents"].fillna(0) > 0))]
     return [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows.to_dict("records")]
 
@@ -147,10 +163,10 @@ def warn(corpora: dict[str, str | Path], command: list[str] | None = None) -> in
     among these tasks (one MTL job's), then run ``command`` in this process (``exec``: its
     output goes where this process's goes, e.g. the job's log). Leading ``NAME=value`` words
     of the command set environment variables, as in a shell. Returns the number of warnings."""
-    frame = audit(corpora)
+    rows = _audit_rows(corpora)
     found = 0
     for task in corpora:
-        for row in task_overlaps(frame, task):
+        for row in (r for r in rows if _overlaps(r, task)):
             log.warning("leak in this job's tasks: %s (results/tables/leak_audit.md; drop_leaks: true removes such training sentences)", describe(row))
             found += 1
     if not command:
