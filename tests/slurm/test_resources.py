@@ -97,60 +97,78 @@ def test_training_resources_scale_with_the_job(tmp_path, corpora):
             assert "gpu" not in res, (rule, res)
 
 
-def load_resources(config: dict, corpora: Path, workdir: Path) -> dict:
-    """Execute resources.smk (plain Python: functions only) with the names common.smk gives it."""
-    tasks = config["tasks"]
-    ns = {
-        "config": config,
-        "TASKS": tasks,
-        "PY": f"{sys.executable} -m mtlner.cli",
-        "windows_dir": lambda t: str(workdir / "results" / "windows" / "enc" / t),
-        "raw_corpus": lambda w: {s: str(corpora / w.task / f"{s}.tsv") for s in ("train", "dev", "test")},
-        "tasks_without": lambda e: [t for t, spec in tasks.items() if spec["entity"] != e],
-    }
-    exec(compile((ROOT / "workflow" / "rules" / "resources.smk").read_text(), "resources.smk", "exec"), ns)
-    return ns
-
-
-class WC(dict):
-    __getattr__ = dict.__getitem__
-
-
-def test_encoder_size_epochs_and_attempt_scale_runtime(tmp_path, corpora):
-    big = WC(task="big", ablation="0.0", seed="1")
-    base = load_resources(base_config(corpora), corpora, tmp_path)
-    large = load_resources(base_config(corpora, encoder="some/bert-large-cased"), corpora, tmp_path)
-    fewer = load_resources(base_config(corpora, training={"epochs": 5}), corpora, tmp_path)
-    assert large["train_runtime"](big, 1) > 2 * base["train_runtime"](big, 1)
-    assert fewer["train_runtime"](big, 1) < base["train_runtime"](big, 1) / 2
-    assert base["train_runtime"](big, 2) == 2 * base["train_runtime"](big, 1)
-    assert base["train_mem_mb"](big, 2) == 2 * base["train_mem_mb"](big, 1)
-    assert large["train_mem_mb"](big, 1) > base["train_mem_mb"](big, 1)
-
-
 def test_windows_stats_replace_the_corpus_estimate(tmp_path, corpora):
-    big = WC(task="big", ablation="0.0", seed="1")
-    ns = load_resources(base_config(corpora), corpora, tmp_path)
-    before = ns["train_runtime"](big, 1)
-    stats = Path(ns["windows_dir"]("big")) / "stats.json"
+    """Once a task's windows exist, their subword count sizes its jobs (not the raw corpus)."""
+    wc = "task=big, ablation=0.0, seed=1"
+    jobs = dry_run(tmp_path, base_config(corpora))
+    before = int(jobs[("train_stl", wc)]["runtime"])
+    key = next(re.search(r"window_key=([^,]+)", w).group(1) for r, w in jobs if r == "windows" and "task=big" in w)
+    stats = tmp_path / "wd" / "results" / "windows" / key / "big" / "stats.json"
     stats.parent.mkdir(parents=True)
     counts = {"windows": 1, "words": 1, "max_subwords": 1}
-    stats.write_text(json.dumps({s: {"subwords": n, **counts} for s, n in (("train", 5_000_000), ("dev", 1000), ("test", 1000))}))
-    assert ns["task_subwords"]("big") == 5_000_000
-    assert ns["train_runtime"](big, 1) > 5 * before
+    splits = (("train", 5_000_000), ("dev", 1000), ("test", 1000))
+    stats.write_text(json.dumps({s: {"subwords": n, **counts} for s, n in splits}))
+    after = int(dry_run(tmp_path, base_config(corpora))[("train_stl", wc)]["runtime"])
+    assert after > 5 * before
 
 
 def test_pinned_values_and_cpu_cluster(tmp_path, corpora):
-    big = WC(task="big", ablation="0.0", seed="1")
-    ns = load_resources(base_config(corpora, resources={"gpus_per_job": 0, "runtime": 99, "mem_mb": 12345}), corpora, tmp_path)
-    assert (ns["train_runtime"](big, 1), ns["train_mem_mb"](big, 1), ns["train_gpus"](big)) == (99, 12345, 0)
-    assert ns["GPU_RUN_STL"] == "" and ns["GPU_RUN_MTL"] == ""
+    config = base_config(corpora, resources={"gpus_per_job": 0, "runtime": 99, "mem_mb": 12345})
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
+         "--configfile", str(cfg), "-n", "-p"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    jobs = dry_run(tmp_path, config)
+    res = jobs[("train_stl", "task=big, ablation=0.0, seed=1")]
+    assert (res["runtime"], res["mem_mb"], res["gpu"]) == ("99", "12345", "0")
+    assert int(jobs[("train_mtl", "ablation=0.9, seed=1")]["runtime"]) == 99
+    # no GPU: training is not started through gpu_slots
+    commands = [line for line in proc.stdout.splitlines() if " train --kind " in line]
+    assert commands and not any("gpu_slots" in line for line in commands)
 
 
-def test_gpu_run_prefixes(tmp_path, corpora):
-    ns = load_resources(base_config(corpora, resources={"gpu_share": 3}), corpora, tmp_path)
-    assert ns["GPU_RUN_STL"].endswith("-m mtlner.gpu_slots --share 3 --")
-    assert ns["GPU_RUN_MTL"].endswith("-m mtlner.gpu_slots --share 3 --exclusive --")
+def fake_finished_run(root: Path, subwords_per_second: float) -> Path:
+    """A finished run's results/: one STL job on a GPU and the window statistics it trained on."""
+    task = "big"
+    stats = root / "windows" / "enc-1234" / task / "stats.json"
+    stats.parent.mkdir(parents=True)
+    split = {"windows": 100, "subwords": int(subwords_per_second), "words": 1, "max_subwords": 512}
+    stats.write_text(json.dumps({"train": split, "dev": split, "test": split}))
+    job = root / "stl" / task / "ablation_0.0" / "seed_1" / "metrics.json"
+    job.parent.mkdir(parents=True)
+    job.write_text(json.dumps({
+        "kind": "stl", "ablation": 0.0, "seed": 1, "init": "dmis-lab/biobert-base-cased-v1.1", "device": "cuda",
+        "train_seconds": 5.0, "history": [{"epoch": 1, "train_seconds": 1.0, "eval_seconds": 0.2}],
+        "tasks": {task: {"entity_type": "gene", "train_windows": 100, "train_windows_total": 100}},
+    }))  # fmt: skip
+    return root
+
+
+def test_throughput_from_a_finished_run_calibrates_the_runtime(tmp_path, corpora):
+    guessed = dry_run(tmp_path, base_config(corpora))
+    run = fake_finished_run(tmp_path / "finished" / "results", 260_000)
+    measured = dry_run(tmp_path, base_config(corpora, resources={"throughput_from": str(run)}))
+    wc = "task=big, ablation=0.0, seed=1"
+    assert int(guessed[("train_stl", wc)]["runtime"]) > 60  # hours at the built-in 2,000 subwords/s
+    assert int(measured[("train_stl", wc)]["runtime"]) == 10  # minutes at the measured 260,000
+
+
+def test_throughput_from_without_metrics_names_the_path(tmp_path, corpora):
+    empty = tmp_path / "no_run_here"
+    empty.mkdir()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(base_config(corpora, resources={"throughput_from": str(empty)})))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
+         "--configfile", str(cfg), "-n"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert proc.returncode != 0
+    assert f"{empty} holds no metrics.json" in proc.stdout + proc.stderr
 
 
 def test_slurm_profile_dry_run_shows_sbatch_resources(tmp_path, corpora):

@@ -6,7 +6,7 @@
 #   huner_registry: path             registry YAML (default: src/mtlner/huner/registry.yaml)
 #   huner_url_base: URL              rewrite every download URL to URL/<host>/<path>
 #                                    (tests, offline mirrors)
-#   huner_download: {timeout: 60, retries: 3, backoff: 2}
+#   huner_download: {timeout: 60, retries: 3, backoff: 2}  (defaults in the schema)
 #   huner_mention_boundaries: cut|huner  override the registry's mention_boundaries (cut words
 #                                    at mention boundaries, or keep HUNER's tokens); needs
 #                                    an entry in workflow/schemas/config.schema.yaml
@@ -44,9 +44,8 @@ def _huner_cli():
 
 
 def _huner_network():
-    settings = config.get("huner_download", {})
-    return (f"--timeout {settings.get('timeout', 60)} --retries {settings.get('retries', 3)} "
-            f"--backoff {settings.get('backoff', 2)}")
+    settings = config["huner_download"]  # the schema's defaults applied
+    return f"--timeout {settings['timeout']} --retries {settings['retries']} --backoff {settings['backoff']}"
 
 
 def _huner_alternatives(names):
