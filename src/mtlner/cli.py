@@ -29,6 +29,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from . import startup  # clock from process start: metrics.json startup_seconds
 from .atomic import write_json
 from .errors import UserError
 
@@ -126,7 +127,9 @@ def _train(args) -> None:
         )
     targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
+    loading = time.monotonic()
     model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
     tokenizer = load_tokenizer(args.tokenizer or args.init)
     work_dir = out_dir / ".work"
     result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
@@ -145,6 +148,9 @@ def _train(args) -> None:
         "init": args.init,
         **result.metrics,
         "cross_corpus": cross,
+        # process start (fork) to the end of the first optimiser step; None when none was taken
+        "startup_seconds": round(startup.process_age(result.first_step_at), 3) if result.first_step_at else None,
+        "encoder_load_seconds": round(encoder_load_seconds, 3),
     }
     write_json(out_dir / "metrics.json", results)
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -274,7 +280,7 @@ def _leaks(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .train import TrainConfig
+    from .trainconfig import TrainConfig
 
     parser = argparse.ArgumentParser(prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -421,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .train import Preempted
+    from .errors import Preempted
 
     try:
         args.run(args)

@@ -11,3 +11,8 @@ class UserError(Exception):
     def __init__(self, message: str, *, hint: str | None = None):
         self.hint = hint
         super().__init__(message if hint is None else f"{message}\n  -> {hint}")
+
+
+class Preempted(Exception):
+    """SIGTERM arrived during training; a checkpoint was written and the job can be rerun to resume
+    (:mod:`mtlner.train` raises it; here so the CLI can catch it without importing torch)."""

@@ -39,58 +39,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .atomic import atomic_path
-from .errors import UserError
+from .errors import Preempted, UserError
 from .metrics import LEVELS, scores
 from .model import MultiTaskTagger
-from .windows import LABEL_SUBWORDS, LABELS, SPECIAL, Window, word_positions
+from .trainconfig import SCHEDULES, TrainConfig
+from .windows import LABELS, SPECIAL, Window, word_positions
 
 log = logging.getLogger(__name__)
 IGNORE = -100
 CHECKPOINT_FORMAT = 2  # layout of checkpoint.pt; a checkpoint of another layout is never resumed
 clock = time.monotonic  # decides when a periodic checkpoint is due (tests put a fake clock here)
-
-
-# our names -> transformers.get_scheduler's; both warm up linearly over warmup_ratio of the steps
-SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear"}
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 20
-    max_steps: int = 0  # > 0: the budget is this many optimiser steps (epochs is ignored)
-    lr: float = 5e-5
-    weight_decay: float = 0.0  # on matrices and embeddings only, never on biases or LayerNorm
-    warmup_ratio: float = 0.0
-    scheduler: str = "constant"  # constant after warm-up, or "linear" (decay to 0)
-    batch_size: int = 8  # windows per batch, at most
-    max_tokens: int = 4096  # padded subwords per training batch, at most
-    eval_max_tokens: int = 16384
-    grad_clip: float = 1.0
-    dropout: float = 0.1
-    seed: int = 1
-    upsample: bool = False
-    selection_metric: str = "word_f1"  # or "entity_f1"; mean over tasks on dev
-    device: str = "auto"
-    bf16: bool = True  # CUDA only
-    compile: bool = False  # torch.compile, CUDA only
-    progress: bool = True
-    checkpoint: bool = True  # resumable state on SIGTERM and periodically (off: none at all)
-    # Minutes of training between periodic checkpoints; 0: at every epoch end. A BERT-base
-    # checkpoint (model + AdamW moments, 1.3 GB) takes 0.8-3.5 s to write here (torch.save of
-    # 1.23 GiB, local disk) and ~2.5 s on an H100 machine (BENCHMARKS.md); every 15 minutes that
-    # is < 0.4 % of training time, still < 5 % on storage ten times slower, where writing every
-    # epoch cost more than the epoch itself. SIGTERM (preemption, time limit) always writes one;
-    # a job killed without warning loses at most this much training.
-    checkpoint_minutes: float = 15.0
-    label_subwords: str = "all"  # "all" (paper: every subword carries its word's tag) or "first"
-
-    def __post_init__(self) -> None:
-        if self.label_subwords not in LABEL_SUBWORDS:
-            raise UserError(f"label_subwords {self.label_subwords!r} is unknown", hint="use all (paper) or first")
-        if self.scheduler not in SCHEDULES:
-            raise UserError(f"scheduler {self.scheduler!r} is unknown", hint="use constant (paper) or linear")
-        if not self.checkpoint_minutes >= 0:
-            raise UserError(f"checkpoint_minutes {self.checkpoint_minutes!r} must be >= 0", hint="0 checkpoints every epoch end")
 
 
 @dataclass
@@ -102,10 +60,6 @@ class Task:
     test: list[Window]
     train_total: int = 0  # windows before ablation
     meta: dict = field(default_factory=dict)
-
-
-class Preempted(Exception):
-    """SIGTERM arrived; a checkpoint was written and the job can be rerun to resume."""
 
 
 def progress_bar(iterable, desc: str, enabled: bool, **kwargs):
@@ -386,6 +340,7 @@ class TrainResult:
 
     metrics: dict
     predictions: dict[str, tuple[list, list]]
+    first_step_at: float | None = None  # time.monotonic() at the end of this process's first step
 
     def __getitem__(self, key: str):
         """``result["history"]`` reads the metrics."""
@@ -592,8 +547,11 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
     optimizer = build_optimizer(model, cfg, device)
     forward = torch.compile(model) if cfg.compile and device.type == "cuda" else model
     run = Run(model, forward, optimizer, build_scheduler(optimizer, cfg, total_steps), device, tokenizer.pad_token_id, cfg)
-    checkpoint = Checkpoint(work_dir, _fingerprint(tasks, cfg, init), cfg.checkpoint, cfg.checkpoint_minutes)
+    # the fingerprint hashes every window: only worth it when a checkpoint can be read or written
+    fingerprint = _fingerprint(tasks, cfg, init) if cfg.checkpoint else ""
+    checkpoint = Checkpoint(work_dir, fingerprint, cfg.checkpoint, cfg.checkpoint_minutes)
     state = checkpoint.resume(run) or TrainState(plan_rng=random.Random(cfg.seed).getstate())
+    first_step_at = None
 
     with _sigterm_flag() as sigterm:
         while state.epoch < epochs:
@@ -604,6 +562,7 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
                 plan = plan[: cfg.max_steps - state.steps_done]
             started = time.perf_counter()
             for _ in run_epoch(run, tasks, plan, state, f"epoch {state.epoch + 1}/{epochs}"):
+                first_step_at = first_step_at or time.monotonic()
                 if sigterm.stop:
                     raise checkpoint.preempted(run, state)
                 checkpoint.save_if_due(run, state)
@@ -618,7 +577,9 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
     state.lap()
 
     checkpoint.restore_best(model)
-    return score_test(run, tasks, state, epochs)
+    result = score_test(run, tasks, state, epochs)
+    result.first_step_at = first_step_at
+    return result
 
 
 def score_test(run: Run, tasks: list[Task], state: TrainState, epochs: int) -> TrainResult:

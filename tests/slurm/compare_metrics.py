@@ -3,8 +3,8 @@
 
     python tests/slurm/compare_metrics.py RESULTS_A RESULTS_B
 
-Wall-clock fields (train_seconds, eval_seconds) are ignored; everything else (F1 scores,
-losses, best epoch, counts) must be equal. Exit 0 when all match, 1 otherwise.
+Wall-clock fields (train_seconds, eval_seconds, startup_seconds, encoder_load_seconds) are
+ignored; everything else (F1 scores, losses, best epoch, counts) must be equal. Exit 0 when all match, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-TIMING_KEYS = {"train_seconds", "eval_seconds"}
+TIMING_KEYS = {"train_seconds", "eval_seconds", "startup_seconds", "encoder_load_seconds"}
 
 
 def strip(obj):
