@@ -26,7 +26,7 @@ def run_snakemake(workdir: Path, config: dict, *args: str) -> subprocess.Complet
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
-               "--configfile", str(config_path), "--cores", "1", *args]
+               "--configfile", str(config_path), "--cores", "1", "--show-failed-logs", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 

@@ -48,20 +48,35 @@ MTL_ENTITIES = _ablated_entities(config["entity_ablation"])
 PAPER_DIR = config["paper_dir"]
 
 
-def _python_command():
+def _python_command(module="mtlner.cli"):
     """The interpreter for job commands: the one running Snakemake (a venv, say), or under
     --sdm conda the environment's own python with this checkout's src/ on the path."""
     try:
         from snakemake.settings.types import DeploymentMethod
 
         if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-            return f"PYTHONPATH={Path(workflow.basedir) / 'src'} python -m mtlner.cli"
+            return f"PYTHONPATH={Path(workflow.basedir) / 'src'} python -m {module}"
     except (ImportError, AttributeError):
         pass
-    return f"{sys.executable} -m mtlner.cli"
+    return f"{sys.executable} -m {module}"
 
 
 PY = _python_command()
+
+
+class Launcher:
+    """How every job runs its command: params py=LAUNCHER, then `{params.py} <subcommand>` in
+    the shell (no command names a global, as snakemake --lint asks). Not plain data, so
+    Snakemake's params rerun trigger skips it: a moved or rebuilt environment reruns no job."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __str__(self):
+        return self.command
+
+
+LAUNCHER = Launcher(PY)
 
 
 wildcard_constraints:
@@ -182,11 +197,11 @@ def training_args(training=None):
     """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig)."""
     args = []
     for key, value in (config["training"] if training is None else training).items():
-        flag = "--" + key.replace("_", "-")
+        name = key.replace("_", "-")
         if isinstance(value, bool):
-            args.append(flag if value else "--no-" + key.replace("_", "-"))
+            args.append(f"--{name}" if value else f"--no-{name}")
         else:
-            args.append(f"{flag} {value}")
+            args.append(f"--{name} {value}")
     return " ".join(args)
 
 

@@ -12,6 +12,7 @@ rule prepare_corpus:
         test=f"{prepared_dir()}/test.tsv",
         stats=f"{prepared_dir()}/stats.json",
     params:
+        py=LAUNCHER,
         entity=lambda w: TASKS[w.task]["entity"],
         dataset=lambda w: TASKS[w.task].get("dataset", w.task),
         input_dir=lambda w, input: Path(input.train).parent,
@@ -21,8 +22,8 @@ rule prepare_corpus:
     log:
         "results/logs/prepare_corpus/{task}.log",
     shell:
-        "{PY} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir " + prepared_dir("{wildcards.task}") + " 2> {log}"
+        "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir $(dirname {output.stats}) 2> {log}"
 
 
 if DROP_LEAKS:
@@ -34,13 +35,14 @@ if DROP_LEAKS:
         output:
             [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
         params:
+            py=LAUNCHER,
             corpora=" ".join(f"--corpus {t}={prepared_dir(t)}={corpus_dir(t)}" for t in TASKS),
         conda:
             "../../envs/mtlner.yaml"
         log:
             "results/logs/drop_leaks.log",
         shell:
-            "{PY} leaks drop {params.corpora} 2> {log}"
+            "{params.py} leaks drop {params.corpora} 2> {log}"
 
 
 rule leak_audit:
@@ -51,12 +53,14 @@ rule leak_audit:
     output:
         report("results/tables/leak_audit.csv", caption="../report/leak_audit.rst", category="Tables"),
         "results/tables/leak_audit.md",
-        [leaks_file(t) for t in TASKS],
+        leaks=[leaks_file(t) for t in TASKS],
     params:
+        py=LAUNCHER,
         corpora=" ".join(f"--corpus {t}={corpus_dir(t)}" for t in TASKS),
+        json_dir=lambda w, output: Path(output.leaks[0]).parent,
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/leak_audit.log",
     shell:
-        "{PY} leaks audit {params.corpora} --table-dir results/tables --json-dir " + LEAKS_DIR + " 2> {log}"
+        "{params.py} leaks audit {params.corpora} --table-dir results/tables --json-dir {params.json_dir} 2> {log}"

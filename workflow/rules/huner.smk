@@ -1,8 +1,9 @@
 # HUNER corpora (issue 3): download -> split lists -> convert, one job per corpus/split/task.
-# All logic lives in `python -m mtlner.huner`; these rules only name files.
+# All logic lives in `python -m mtlner.huner`; these rules only name files. Needs common.smk
+# (the schema's defaults, the launcher).
 #
 # Config keys read here (all optional except tasks):
-#   tasks.<name>.source == "huner"   which tasks this file builds (see huner_tasks())
+#   tasks.<name>.source == "huner"   which tasks this file builds (HUNER_TASKS)
 #   huner_registry: path             registry YAML (default: src/mtlner/huner/registry.yaml)
 #   huner_url_base: URL              rewrite every download URL to URL/<host>/<path>
 #                                    (tests, offline mirrors)
@@ -13,7 +14,6 @@
 # Manual downloads go to resources/huner/manual/<corpus>/<file name> (see docs/huner.md).
 
 import re
-import sys
 from pathlib import Path
 
 import yaml
@@ -23,43 +23,27 @@ _HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner"
 with open(_HUNER_REGISTRY_PATH, encoding="utf-8") as _handle:
     _HUNER_REGISTRY = yaml.safe_load(_handle)
 
+# the configured tasks whose source is HUNER; fail early on one the registry does not know
+HUNER_TASKS = [task for task, spec in config["tasks"].items() if spec.get("source") == "huner"]
+for _task in HUNER_TASKS:
+    if _task not in _HUNER_REGISTRY["tasks"]:
+        raise WorkflowError(f"config task {_task!r} has source 'huner' but is not in {_HUNER_REGISTRY_PATH}")
+_HUNER_SPEC = _HUNER_REGISTRY["tasks"]
+# the same launcher as every rule (common.smk), for `python -m mtlner.huner`
+HUNER_LAUNCHER = Launcher(_python_command("mtlner.huner"))
+HUNER_OPTIONS = f"--registry {_HUNER_REGISTRY_PATH}" + (
+    f" --url-base {config['huner_url_base']}" if config.get("huner_url_base") else ""
+)
+_NETWORK = config["huner_download"]  # the schema's defaults applied
+HUNER_NETWORK = f"--timeout {_NETWORK['timeout']} --retries {_NETWORK['retries']} --backoff {_NETWORK['backoff']}"
+# a regex matching exactly these names (one that matches nothing when there are none)
+_any_of = lambda names: "|".join(re.escape(name) for name in sorted(set(names))) or "(?!x)x"
 
-def huner_tasks():
-    """Names of the configured tasks whose source is HUNER."""
-    return [task for task, spec in config.get("tasks", {}).items() if spec.get("source") == "huner"]
-
-
-def _huner_task(task):
-    if task not in _HUNER_REGISTRY["tasks"]:
-        raise ValueError(f"config task {task!r} has source 'huner' but is not in {_HUNER_REGISTRY_PATH}")
-    return _HUNER_REGISTRY["tasks"][task]
-
-
-def _huner_cli():
-    options = [f"--registry {_HUNER_REGISTRY_PATH}"]
-    if config.get("huner_url_base"):
-        options.append(f"--url-base {config['huner_url_base']}")
-    return (f"PYTHONPATH={_HUNER_SRC}${{PYTHONPATH:+:$PYTHONPATH}} {sys.executable} -m mtlner.huner "
-            + " ".join(options))
-
-
-def _huner_network():
-    settings = config["huner_download"]  # the schema's defaults applied
-    return f"--timeout {settings['timeout']} --retries {settings['retries']} --backoff {settings['backoff']}"
-
-
-def _huner_alternatives(names):
-    return "|".join(re.escape(name) for name in sorted(set(names))) or "(?!x)x"
-
-
-_HUNER_TASKS = huner_tasks()
-for _task in _HUNER_TASKS:
-    _huner_task(_task)  # fail early on a task the registry does not know
 
 wildcard_constraints:
-    huner_task=_huner_alternatives(_HUNER_TASKS),
-    huner_corpus=_huner_alternatives(_HUNER_REGISTRY["corpora"]),
-    huner_split=_huner_alternatives(spec["split"] for spec in _HUNER_REGISTRY["tasks"].values()),
+    huner_task=_any_of(HUNER_TASKS),
+    huner_corpus=_any_of(_HUNER_REGISTRY["corpora"]),
+    huner_split=_any_of(spec["split"] for spec in _HUNER_SPEC.values()),
 
 
 # downloads need the internet, which cluster nodes often lack: run them on the submit host
@@ -71,7 +55,7 @@ localrules:
 rule huner_all:
     """Every configured HUNER task (target for `snakemake huner_all`)."""
     input:
-        expand("results/huner/{task}/{part}.tsv", task=_HUNER_TASKS, part=["train", "dev", "test"]),
+        expand("results/huner/{task}/{part}.tsv", task=HUNER_TASKS, part=["train", "dev", "test"]),
 
 
 rule huner_download:
@@ -79,12 +63,16 @@ rule huner_download:
     output:
         "resources/huner/downloads/{huner_corpus}/download.json",
     params:
-        cli=_huner_cli(),
-        network=_huner_network(),
+        py=HUNER_LAUNCHER,
+        options=HUNER_OPTIONS,
+        network=HUNER_NETWORK,
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/huner/download/{huner_corpus}.log",
     shell:
-        "{params.cli} download --corpus {wildcards.huner_corpus} "
-        "--out-dir resources/huner/downloads/{wildcards.huner_corpus} "
-        "--manual-dir resources/huner/manual {params.network}"
+        "{params.py} {params.options} download --corpus {wildcards.huner_corpus}"
+        " --out-dir $(dirname {output}) --manual-dir resources/huner/manual {params.network} 2> {log}"
 
 
 rule huner_split_files:
@@ -92,29 +80,39 @@ rule huner_split_files:
     output:
         multiext("resources/huner/splits/{huner_split}", ".train", ".dev", ".test", ".json"),
     params:
-        cli=_huner_cli(),
-        network=_huner_network(),
+        py=HUNER_LAUNCHER,
+        options=HUNER_OPTIONS,
+        network=HUNER_NETWORK,
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/huner/splits/{huner_split}.log",
     shell:
-        "{params.cli} splits --name {wildcards.huner_split} --out-dir resources/huner/splits {params.network}"
+        "{params.py} {params.options} splits --name {wildcards.huner_split}"
+        " --out-dir resources/huner/splits {params.network} 2> {log}"
 
 
 rule huner_convert:
     """Raw corpus -> results/huner/{task}/{train,dev,test}.tsv + conversion_report.json."""
     input:
-        corpus=lambda wildcards: "resources/huner/downloads/{}/download.json".format(
-            _huner_task(wildcards.huner_task)["corpus"]),
-        splits=lambda wildcards: multiext("resources/huner/splits/" + _huner_task(wildcards.huner_task)["split"],
-                                          ".train", ".dev", ".test"),
+        corpus=lambda w: f"resources/huner/downloads/{_HUNER_SPEC[w.huner_task]['corpus']}/download.json",
+        splits=lambda w: multiext(f"resources/huner/splits/{_HUNER_SPEC[w.huner_task]['split']}", ".train", ".dev", ".test"),
     output:
         train="results/huner/{huner_task}/train.tsv",
         dev="results/huner/{huner_task}/dev.tsv",
         test="results/huner/{huner_task}/test.tsv",
         report="results/huner/{huner_task}/conversion_report.json",
     params:
-        cli=_huner_cli(),
-        data=lambda wildcards, input: str(Path(input.corpus).parent / "data"),
-        boundaries=(f"--mention-boundaries {config['huner_mention_boundaries']}"
-                    if config.get("huner_mention_boundaries") else ""),
+        py=HUNER_LAUNCHER,
+        options=HUNER_OPTIONS,
+        data=lambda w, input: str(Path(input.corpus).parent / "data"),
+        boundaries=(
+            f"--mention-boundaries {config['huner_mention_boundaries']}" if config.get("huner_mention_boundaries") else ""
+        ),
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/huner/convert/{huner_task}.log",
     shell:
-        "{params.cli} convert --task {wildcards.huner_task} --data-dir {params.data} "
-        "--split-dir resources/huner/splits --out-dir results/huner/{wildcards.huner_task} {params.boundaries}"
+        "{params.py} {params.options} convert --task {wildcards.huner_task} --data-dir {params.data}"
+        " --split-dir resources/huner/splits --out-dir $(dirname {output.report}) {params.boundaries} 2> {log}"

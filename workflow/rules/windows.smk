@@ -18,6 +18,7 @@ rule windows:
     wildcard_constraints:
         window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
+        py=LAUNCHER,
         encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
         max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
         windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
@@ -26,6 +27,6 @@ rule windows:
     log:
         "results/logs/windows/{window_key}/{task}.log",
     shell:
-        "{PY} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
+        "{params.py} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
         " --max-length {params.max_length} --windowing {params.windowing}"
         " --out-dir $(dirname {output.train}) 2> {log}"
