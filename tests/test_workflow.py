@@ -123,8 +123,10 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
         assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert b"<svg" in (results / "figures" / f"{name}.svg").read_bytes()[:2000]
     # what the scores hide: seen/unseen test mentions and boundary errors of every job, the leak audit
-    for name in ("seen_unseen", "boundary_errors", "leak_audit"):
+    for name in ("seen_unseen", "boundary_errors", "leak_audit", "cross_corpus"):
         assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
+    assert "(no rows)" in (results / "tables" / "cross_corpus.md").read_text()  # no entity type has two tasks here
+    assert json.loads((results / "stl/gene_demo_a/ablation_0.0/seed_1/metrics.json").read_text())["cross_corpus"] == []
     seen = (results / "tables" / "seen_unseen.csv").read_text().splitlines()
     assert "f1_unseen" in seen[0] and len(seen) == 1 + 3 * 2 * 2  # STL, MTL, STL-from-MTL: 2 tasks x 2 levels each
     leaks = (results / "tables" / "leak_audit.csv").read_text()
@@ -206,3 +208,53 @@ def test_entity_ablation_can_name_the_types_to_leave_out(tmp_path):
     assert counts["train_mtl_without"] == 1 and counts["train_stl_from_mtl"] == 2  # species_demo at two levels
     proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["disease"]), check=False)
     assert proc.returncode != 0 and "entity_ablation names ['disease'], which no task has" in proc.stdout + proc.stderr
+
+
+GENE_PAIR = {
+    "gene_demo_a": {"entity": "gene", "dataset": "DemoGeneA"},
+    "gene_demo_b": {"entity": "Gene", "dataset": "DemoGeneB"},
+}
+
+
+def test_jobs_cross_test_the_other_tasks_of_their_entity_type_only(tmp_path):
+    config = tiny_config(tmp_path, tasks=GENE_PAIR | {"species_demo": {"entity": "species", "dataset": "DemoSpecies"}}, baseline={"enabled": True})
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "2", "--configfile", str(config)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    commands = [line for line in out.splitlines() if " train --kind " in line]
+    assert len(commands) == job_counts(out)["train_stl"] + 2 + 2 + 6 + 3  # STL, MTL, MTL without, STL from MTL, baseline
+    for line in commands:
+        tested = re.findall(r"--cross-test (\S+?)=(\S+?)=(\S+)", line)
+        tasks = re.findall(r"--task (\S+?)=", line)
+        if "--kind mtl" in line:  # every task with a same-type sibling; MTL without a type: none
+            expected = [] if "--without" in line else ["gene_demo_a", "gene_demo_b"]
+        else:  # species_demo is alone in its type
+            expected = [t for t in GENE_PAIR if t != tasks[0]] if tasks[0] in GENE_PAIR else []
+        assert [t[0] for t in tested] == expected, line
+        key = re.search(r"--task \S+?=\S+?=results/windows/([^/]+)/", line).group(1)
+        assert all(t[1] == "gene" and t[2] == f"results/windows/{key}/{t[0]}/test.pt" for t in tested)  # the job's own cache
+    assert job_counts(out)["cross_corpus"] == 1
+
+
+@pytest.mark.slow
+def test_tiny_workflow_with_two_tasks_of_one_type_builds_the_cross_corpus_table(tmp_path):
+    config = tiny_config(tmp_path, tasks=GENE_PAIR, ablation_levels=[0.0])
+    snakemake(tmp_path, config=config)
+    results = tmp_path / "results"
+    table = (results / "tables" / "cross_corpus.csv").read_text().splitlines()
+    assert table[0].startswith("entity,source,target,kind,without,ablation,seed,precision,recall,f1,in_corpus_f1,drop")
+    rows = [line.split(",") for line in table[1:]]
+    assert sorted((r[3], r[1], r[2]) for r in rows) == [
+        ("mtl", "gene_demo_a", "gene_demo_b"), ("mtl", "gene_demo_b", "gene_demo_a"),
+        ("stl", "gene_demo_a", "gene_demo_b"), ("stl", "gene_demo_b", "gene_demo_a"),
+    ]  # fmt: skip
+    stl = json.loads((results / "stl/gene_demo_a/ablation_0.0/seed_1/metrics.json").read_text())
+    (cross,) = stl["cross_corpus"]
+    row = next(r for r in rows if (r[3], r[1]) == ("stl", "gene_demo_a"))
+    assert float(row[9]) == pytest.approx(cross["test"]["entity"]["f1"])
+    assert float(row[11]) == pytest.approx(stl["tasks"]["gene_demo_a"]["test"]["entity"]["f1"] - cross["test"]["entity"]["f1"])
+    assert (results / "figures" / "fig_cross_corpus_gene.png").read_bytes()[:4] == b"\x89PNG"
+    assert (results / "tables" / "cross_corpus.md").read_text().startswith("# Cross-corpus transfer")
+    # the HTML report carries the table and the heat map, with their captions
+    snakemake(tmp_path, "--report", str(tmp_path / "report.html"), config=config)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Cross-corpus transfer, for every STL, MTL" in html and "Cross-corpus transfer within one entity type" in html

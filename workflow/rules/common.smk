@@ -168,6 +168,27 @@ def window_files(tasks, key=WINDOW_KEY):
     return [f"{windows_dir(t, key)}/{split}.pt" for t in tasks for split in ("train", "dev", "test")]
 
 
+# Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job scores its heads on the
+# test splits of the other tasks of the same entity type, right after its own test pass
+# (mtlner.crosscorpus); those test windows are the job's inputs, the scores go into its
+# metrics.json. A task alone in its type gets no flag and no input: its jobs do not change.
+def same_type_tasks(task):
+    return [t for t in tasks_of(TASKS[task]["entity"]) if t != task]
+
+
+CROSS_TASKS = [t for t in TASKS if same_type_tasks(t)]  # MTL targets: tasks with a same-type sibling
+CROSS_ENTITIES = sorted({TASKS[t]["entity"] for t in CROSS_TASKS})
+
+
+def cross_test_inputs(tasks, key=WINDOW_KEY):
+    return [f"{windows_dir(t, key)}/test.pt" for t in tasks]
+
+
+def cross_test_args(tasks, key=WINDOW_KEY):
+    """' --cross-test NAME=ENTITY=.../test.pt' per task (empty for none), for a job's params."""
+    return "".join(f" --cross-test {t}={TASKS[t]['entity']}={windows_dir(t, key)}/test.pt" for t in tasks)
+
+
 # One folder per training job; predictions/<task>.test.tsv and model/ live inside it.
 JOB_DIRS = {
     "stl": "results/stl/{task}/ablation_{ablation}/seed_{seed}",

@@ -6,12 +6,15 @@
 from mtlner.tables import table_names
 from mtlner.plots import figure_names
 from mtlner import analysis
+from mtlner import crosscorpus
 
 TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
 # seen/unseen mentions and boundary errors: their own rule (error_analysis), from predictions
 ANALYSIS_TABLES = list(analysis.TABLES)
 ANALYSIS_FIGURES = analysis.figure_names(entity_ablation=bool(MTL_ENTITIES))
+# cross-corpus transfer (rule cross_corpus): a heat map per entity type with two tasks or more
+CROSS_FIGURES = [crosscorpus.figure_name(e) for e in CROSS_ENTITIES]
 # The storage/memory table measures the saved MTL model of the first seed at ablation 0.
 STORAGE = bool(config["save_models"]["mtl"])
 STORAGE_SEED = SEEDS[0]
@@ -22,12 +25,12 @@ report: "../report/workflow.rst"
 
 
 def all_tables():
-    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"] + ANALYSIS_TABLES + ["leak_audit"]
+    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"] + ANALYSIS_TABLES + ["leak_audit", "cross_corpus"]
     return expand("results/tables/{name}.{ext}", name=names, ext=("csv", "md"))
 
 
 def all_figures():
-    return expand("results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES, ext=("png", "svg"))
+    return expand("results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES + CROSS_FIGURES, ext=("png", "svg"))
 
 
 def _reported(path, category):
@@ -92,6 +95,31 @@ rule error_analysis:
     shell:
         "{PY} analysis --results {input.results} --corpus-stats {input.stats} --predictions {input.predictions}"
         " {params.windows} --tables-dir results/tables --figures-dir results/figures 2> {log}"
+
+
+rule cross_corpus:
+    """Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job's heads scored on the
+    test splits of the other tasks of their entity type, inside the training jobs (metrics.json,
+    key cross_corpus); the table and a heat map per entity type (mtlner.crosscorpus). The table
+    is empty (no rows) when no entity type has two tasks."""
+    input:
+        all_metrics(),
+    output:
+        _reported("results/tables/cross_corpus.csv", "Tables"),
+        "results/tables/cross_corpus.md",
+        [
+            report(f, caption="../report/fig_cross_corpus.rst", category="Figures") if f.endswith(".png") else f
+            for f in expand("results/figures/{name}.{ext}", name=CROSS_FIGURES, ext=("png", "svg"))
+        ],
+    params:
+        entities=" ".join(f"--entity {e}" for e in CROSS_ENTITIES),
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/cross_corpus.log",
+    shell:
+        "{PY} cross-corpus --metrics {input} {params.entities}"
+        " --tables-dir results/tables --figures-dir results/figures 2> {log}"
 
 
 rule storage:

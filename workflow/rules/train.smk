@@ -36,6 +36,7 @@ def _warn_leaks(wildcards):
 rule train_stl:
     input:
         windows=lambda w: window_files([w.task]),
+        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
     output:
         metrics=job_file("stl", "metrics.json"),
         predictions=predictions_file("stl"),
@@ -44,7 +45,7 @@ rule train_stl:
         kind="stl",
         tasks=lambda w: task_args([w.task]),
         init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation} {_save_flag('stl')}",
+        extra=lambda w: f"--ablation {w.ablation} {_save_flag('stl')}" + cross_test_args(same_type_tasks(w.task)),
         training=training_args(),
         gpu_run=GPU_RUN_STL,
     threads: config["threads"]
@@ -73,7 +74,7 @@ use rule train_stl as train_mtl with:
         kind="mtl",
         tasks=task_args(TASKS),
         init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation}",
+        extra=lambda w: f"--ablation {w.ablation}" + cross_test_args(CROSS_TASKS),
         training=training_args(),
         gpu_run=_warn_leaks,
     log:
@@ -93,7 +94,7 @@ if config["save_models"]["mtl"]:
             kind="mtl",
             tasks=task_args(TASKS),
             init=ENCODER,
-            extra="--ablation 0.0 --save-model",
+            extra="--ablation 0.0 --save-model" + cross_test_args(CROSS_TASKS),
             training=training_args(),
             gpu_run=_warn_leaks,
         log:
@@ -124,6 +125,7 @@ use rule train_stl as train_mtl_without with:
 use rule train_stl as train_stl_from_mtl with:
     input:
         windows=lambda w: window_files([w.task]),
+        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
         encoder=job_file("mtl_without", "model"),
     output:
         metrics=job_file("stl_from_mtl", "metrics.json"),
@@ -132,7 +134,7 @@ use rule train_stl as train_stl_from_mtl with:
         kind="stl_from_mtl",
         tasks=lambda w: task_args([w.task]),
         init=lambda w, input: input.encoder,
-        extra=lambda w: f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}",
+        extra=lambda w: f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}" + cross_test_args(same_type_tasks(w.task)),
         training=training_args(),
         gpu_run=GPU_RUN_STL,
     log:
@@ -144,6 +146,7 @@ use rule train_stl as train_stl_from_mtl with:
 use rule train_stl as train_baseline with:
     input:
         windows=lambda w: window_files([w.task], BASELINE_WINDOW_KEY),
+        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task), BASELINE_WINDOW_KEY),
     output:
         metrics=job_file("baseline", "metrics.json"),
         predictions=predictions_file("baseline"),
@@ -151,7 +154,7 @@ use rule train_stl as train_baseline with:
         kind="baseline",
         tasks=lambda w: task_args([w.task], BASELINE_WINDOW_KEY),
         init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation}",
+        extra=lambda w: f"--ablation {w.ablation}" + cross_test_args(same_type_tasks(w.task), BASELINE_WINDOW_KEY),
         training=training_args(BASELINE_TRAINING),
         gpu_run=GPU_RUN_STL,
     log:
