@@ -1,5 +1,6 @@
 # make demo   set up .venv and run the whole workflow offline on the demo corpus
 # make test   set up .venv and run the test suite
+# make lint   snakemake --lint (default and demo config), snakefmt --check, ruff check
 # make bench  speed benchmark on a real corpus (see BENCHMARKS.md)
 # make reference  the paper's design on 8 of its own HUNER tasks (docs/reference/)
 
@@ -9,14 +10,14 @@ BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench reference clean-results
+.PHONY: setup demo test test-fast lint bench reference clean-results
 
 setup: $(STAMP)
 
 # torch is pinned (torch==2.13.0, CPU wheel) in pyproject.toml: an unpinned torch pulls a CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,slurm]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,slurm,lint]"
 	touch $(STAMP)
 
 demo: setup
@@ -28,6 +29,16 @@ test: setup
 
 test-fast: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
+
+# Fails on any finding. Formatting: `$(BIN)/snakefmt <file>` rewrites a rule file in place;
+# `$(BIN)/ruff check --fix <file>` fixes what it can (settings in pyproject.toml).
+SNAKEFILES := Snakefile $(wildcard workflow/rules/*.smk) tests/huner/Snakefile
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/snakefmt --check $(SNAKEFILES)
+	$(BIN)/snakemake --lint --configfile config.yaml
+	$(BIN)/snakemake --lint --configfile config/demo.yaml
 
 BENCH_ARGS ?=
 

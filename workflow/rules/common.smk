@@ -12,7 +12,6 @@ from snakemake.exceptions import WorkflowError
 
 from mtlner.corpus import normalise_entity_type, normalise_entity_types
 
-
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 TASKS = config["tasks"]
@@ -40,7 +39,9 @@ def _ablated_entities(setting):
     chosen = [normalise_entity_type(e) for e in setting]
     unknown = sorted(set(chosen) - set(ENTITIES))
     if unknown:
-        raise WorkflowError(f"config key entity_ablation names {unknown}, which no task has; the tasks' types are {ENTITIES}")
+        raise WorkflowError(
+            f"config key entity_ablation names {unknown}, which no task has; the tasks' types are {ENTITIES}"
+        )
     return sorted(set(chosen))
 
 
@@ -130,7 +131,12 @@ def leaks_file(task="{task}"):
 
 def window_settings(windowing=None):
     """Everything that changes a window: encoder (its tokenizer), max_length, windowing mode."""
-    return {"encoder": ENCODER, "tokenizer": ENCODER, "max_length": config["max_length"], "windowing": windowing or WINDOWING}
+    return {
+        "encoder": ENCODER,
+        "tokenizer": ENCODER,
+        "max_length": config["max_length"],
+        "windowing": windowing or WINDOWING,
+    }
 
 
 def window_key(windowing=None):
@@ -241,7 +247,9 @@ def mtl_metrics():
 def entity_ablation_metrics():
     files = _grid("mtl_without", "metrics.json", entity=MTL_ENTITIES, seed=SEEDS)
     for entity in MTL_ENTITIES:
-        files += _grid("stl_from_mtl", "metrics.json", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS)
+        files += _grid(
+            "stl_from_mtl", "metrics.json", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS
+        )
     return files
 
 
@@ -256,7 +264,12 @@ def prediction_files():
     files += _grid("mtl", "predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
     for entity in MTL_ENTITIES:
         files += _grid(
-            "stl_from_mtl", "predictions/{task}.test.tsv", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS
+            "stl_from_mtl",
+            "predictions/{task}.test.tsv",
+            entity=entity,
+            task=tasks_of(entity),
+            ablation=ABLATIONS,
+            seed=SEEDS,
         )
     return files
 

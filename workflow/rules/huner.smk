@@ -96,7 +96,9 @@ rule huner_convert:
     """Raw corpus -> results/huner/{task}/{train,dev,test}.tsv + conversion_report.json."""
     input:
         corpus=lambda w: f"resources/huner/downloads/{_HUNER_SPEC[w.huner_task]['corpus']}/download.json",
-        splits=lambda w: multiext(f"resources/huner/splits/{_HUNER_SPEC[w.huner_task]['split']}", ".train", ".dev", ".test"),
+        splits=lambda w: multiext(
+            f"resources/huner/splits/{_HUNER_SPEC[w.huner_task]['split']}", ".train", ".dev", ".test"
+        ),
     output:
         train="results/huner/{huner_task}/train.tsv",
         dev="results/huner/{huner_task}/dev.tsv",
@@ -107,7 +109,9 @@ rule huner_convert:
         options=HUNER_OPTIONS,
         data=lambda w, input: str(Path(input.corpus).parent / "data"),
         boundaries=(
-            f"--mention-boundaries {config['huner_mention_boundaries']}" if config.get("huner_mention_boundaries") else ""
+            f"--mention-boundaries {config['huner_mention_boundaries']}"
+            if config.get("huner_mention_boundaries")
+            else ""
         ),
     conda:
         "../../envs/mtlner.yaml"
