@@ -87,7 +87,8 @@ def _metrics(tmp_path, kind, tasks, cross, ablation=0.0, seed=1):
     folder.mkdir(parents=True)
 
     def scores(f1, gold=10):
-        return {level: {"precision": f1, "recall": f1, "f1": f1, "tp": round(f1 * gold), "predicted": gold, "gold": gold} for level in ("word", "word_strict", "entity")}
+        counts = {"precision": f1, "recall": f1, "f1": f1, "tp": round(f1 * gold), "predicted": gold, "gold": gold}
+        return {level: dict(counts) for level in ("word", "word_strict", "entity")}
 
     data = {
         "kind": kind, "ablation": ablation, "seed": seed, "without": None,
@@ -115,7 +116,10 @@ def test_table_has_the_drop_and_the_targets_own_score(tmp_path):
     assert mtl_ba["word_drop"] == pytest.approx(0.2)
     assert list(cross_corpus_table(paths)["kind"]) == ["stl", "stl", "mtl", "mtl"]
 
-    written = write_cross_corpus(paths, tmp_path / "tables", tmp_path / "figures", entities=["gene"])
+    # a second ablation level: the heat map gets its curves panel; the table a row more
+    halved = _metrics(tmp_path, "stl", {"a": 0.6}, [("a", "b", 0.3)], ablation=0.5)
+    assert len(cross_corpus_table(paths + [halved])) == 5
+    written = write_cross_corpus(paths + [halved], tmp_path / "tables", tmp_path / "figures", entities=["gene"])
     assert {p.name for p in written} == {"cross_corpus.csv", "cross_corpus.md", "fig_cross_corpus_gene.png", "fig_cross_corpus_gene.svg"}
     assert (tmp_path / "figures" / "fig_cross_corpus_gene.png").read_bytes()[:4] == b"\x89PNG"
     # no pairs at all (no type with two tasks): an empty table that says so
@@ -125,7 +129,8 @@ def test_table_has_the_drop_and_the_targets_own_score(tmp_path):
 
 def _windows(tmp_path, task):
     out = tmp_path / "windows" / task
-    assert main(["windows", "--corpus-dir", str(DEMO_CORPORA / task), "--encoder", "packaged:minilm", "--max-length", "64", "--out-dir", str(out)]) == 0
+    args = ["windows", "--corpus-dir", str(DEMO_CORPORA / task), "--encoder", "packaged:minilm", "--max-length", "64"]
+    assert main(args + ["--out-dir", str(out)]) == 0
     return out
 
 
@@ -133,7 +138,8 @@ def test_train_cross_tests_an_mtl_jobs_heads_after_its_test_pass(tmp_path, capsy
     a, b = _windows(tmp_path, "gene_demo_a"), _windows(tmp_path, "gene_demo_b")
     species = _windows(tmp_path, "species_demo")
     out = tmp_path / "job"
-    common = ["train", "--init", "packaged:minilm", "--out-dir", str(out), "--max-steps", "2", "--max-tokens", "512", "--no-progress", "--no-checkpoint"]
+    common = ["train", "--init", "packaged:minilm", "--out-dir", str(out), "--max-steps", "2", "--max-tokens", "512"]
+    common += ["--no-progress", "--no-checkpoint"]
     # a target of another type is refused before any training
     code = main(common + ["--task", f"gene_demo_a=gene={a}", "--cross-test", f"species_demo=species={species}"])
     assert code == 2 and "is a species task" in capsys.readouterr().err and not (out / "metrics.json").exists()

@@ -218,7 +218,8 @@ GENE_PAIR = {
 
 def test_jobs_cross_test_the_other_tasks_of_their_entity_type_only(tmp_path):
     config = tiny_config(tmp_path, tasks=GENE_PAIR | {"species_demo": {"entity": "species", "dataset": "DemoSpecies"}}, baseline={"enabled": True})
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "2", "--configfile", str(config)]
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "2"]
+    cmd += ["--configfile", str(config)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
     commands = [line for line in out.splitlines() if " train --kind " in line]
     assert len(commands) == job_counts(out)["train_stl"] + 2 + 2 + 6 + 3  # STL, MTL, MTL without, STL from MTL, baseline

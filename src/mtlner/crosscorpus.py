@@ -209,7 +209,9 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
 def heat_map(table: pd.DataFrame, entity: str):
     """Source (rows) x target (columns) entity-level test F1 of one entity type, mean over seeds,
     one panel per model kind, at the smallest fraction of training data removed; the diagonal
-    is each source's in-corpus F1 (framed)."""
+    is each source's in-corpus F1 (framed). Where several ablation levels ran, a last panel
+    draws the mean cross-corpus F1 over the type's pairs (solid) and the mean in-corpus F1
+    (dashed) of each kind by fraction of training data removed."""
     import numpy as np
     from matplotlib.patches import Rectangle
 
@@ -218,14 +220,18 @@ def heat_map(table: pd.DataFrame, entity: str):
     plt = plots.plt
     rows = table[table["entity"] == entity]
     kinds = [k for k in KINDS if k in set(rows["kind"])] + sorted(set(rows["kind"]) - set(KINDS))
-    fig, axes = plt.subplots(1, max(1, len(kinds)), figsize=(max(4.5, 3.8 * len(kinds)), 4.2), squeeze=False)
+    curves = rows["ablation"].nunique() > 1
+    panels = max(1, len(kinds) + curves)
+    fig, axes = plt.subplots(1, panels, figsize=(max(4.5, 3.8 * panels), 4.2), squeeze=False)
+    axes = list(axes[0])
     if not kinds:
-        axes[0][0].text(0.5, 0.5, f"no cross-corpus scores for {entity}", ha="center", va="center")
-        axes[0][0].set_axis_off()
+        axes[0].text(0.5, 0.5, f"no cross-corpus scores for {entity}", ha="center", va="center")
+        axes[0].set_axis_off()
         return fig
-    for ax, kind in zip(axes[0], kinds):
+    for ax, kind in zip(axes, kinds):
         sub = rows[rows["kind"] == kind]
-        sub = sub[sub["ablation"] == sub["ablation"].min()]
+        removed = sub["ablation"].min()
+        sub = sub[sub["ablation"] == removed]
         tasks = sorted(set(sub["source"]) | set(sub["target"]))
         grid = np.full((len(tasks), len(tasks)), np.nan)
         index = {t: i for i, t in enumerate(tasks)}
@@ -237,15 +243,31 @@ def heat_map(table: pd.DataFrame, entity: str):
         for i in range(len(tasks)):
             for j in range(len(tasks)):
                 if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white" if grid[i, j] < 0.6 else "black")
+                    colour = "white" if grid[i, j] < 0.6 else "black"
+                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
             ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
         ax.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
         ax.set_xlabel("test split (target)")
-        removed = sub["ablation"].min()
-        ax.set_title(f"{plots.KIND_LABELS.get(kind, kind)}, " + (f"{removed:g} of training data removed" if removed else "all training data"), fontsize=9)
-    axes[0][0].set_ylabel("model / head trained on (source)")
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="entity-level test F1 (mean over seeds)")
+        data = f"{removed:g} of training data removed" if removed else "all training data"
+        ax.set_title(f"{plots.KIND_LABELS.get(kind, kind)}, {data}", fontsize=9)
+    axes[0].set_ylabel("model / head trained on (source)")
+    fig.colorbar(image, ax=axes[: len(kinds)], shrink=0.8, label="entity-level test F1 (mean over seeds)")
+    if curves:
+        ax = axes[-1]
+        for k, kind in enumerate(kinds):
+            sub = rows[rows["kind"] == kind]
+            cross = sub.groupby("ablation")["f1"].mean()
+            own = sub.drop_duplicates(["source", "ablation", "seed"]).groupby("ablation")["in_corpus_f1"].mean()
+            label = plots.KIND_LABELS.get(kind, kind)
+            ax.plot(cross.index, cross.values, marker="o", color=f"C{k}", label=f"{label}, cross-corpus")
+            ax.plot(own.index, own.values, marker=".", linestyle="--", color=f"C{k}", alpha=0.6, label=f"{label}, in-corpus")
+        ax.set_xlabel("fraction of training data removed")
+        ax.set_ylabel("mean entity-level test F1")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_title("by data ablation", fontsize=9)
     fig.suptitle(f"Cross-corpus transfer, {entity}: in-corpus F1 on the diagonal (framed)", fontsize=10)
     return fig
 
