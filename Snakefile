@@ -32,8 +32,8 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        all_tables(),
-        all_figures(),
+        ALL_TABLES,
+        ALL_FIGURES,
     default_target: True
 
 

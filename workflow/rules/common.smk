@@ -280,3 +280,42 @@ def all_metrics():
 
 def corpus_stats():
     return expand("results/corpora/{task}/stats.json", task=TASKS)
+
+
+# --------------------------------------------------------------------------- rule pieces
+# Functions the rule files call (they hold rules only, as snakemake --lint asks).
+
+
+def save_flag(kind):
+    return "--save-model" if config["save_models"][kind] else ""
+
+
+def model_output(kind):
+    """A training job's saved model, declared as an output where config save_models keeps it."""
+    return {"model": directory(job_file(kind, "model"))} if config["save_models"][kind] else {}
+
+
+def mtl_tasks(wildcards):
+    entity = getattr(wildcards, "entity", None)
+    return tasks_without(entity) if entity else list(TASKS)
+
+
+def mtl_corpora(wildcards):
+    return [f"{corpus_dir(t)}/{split}.tsv" for t in mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+
+
+def warn_leaks(wildcards):
+    """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
+    leak_audit rule does, which no training job waits for) and writes a warning per overlap
+    of training text with an evaluation split to its stderr (the job's log), then runs the
+    training command in its place."""
+    corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
+    return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
+
+
+def reported(path, category, caption=None):
+    """A table's CSV / a figure's PNG goes into the HTML report with its caption (default
+    workflow/report/<name>.rst); the other formats (Markdown, SVG) are plain outputs."""
+    if path.endswith((".csv", ".png")):
+        return report(path, caption=caption or f"../report/{Path(path).stem}.rst", category=category)
+    return path

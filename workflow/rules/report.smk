@@ -24,22 +24,19 @@ BOOTSTRAP_ROUNDS = 1000
 report: "../report/workflow.rst"
 
 
-def all_tables():
-    names = TABLE_NAMES + (["storage"] if STORAGE else []) + ["cost", "cost_projection"] + ANALYSIS_TABLES + ["leak_audit", "cross_corpus"]
-    return expand("results/tables/{name}.{ext}", name=names, ext=("csv", "md"))
-
-
-def all_figures():
-    return expand("results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES + CROSS_FIGURES, ext=("png", "svg"))
-
-
-def _reported(path, category):
-    """A table's CSV / a figure's PNG goes into the HTML report with its caption; the other
-    formats (Markdown, SVG) are plain outputs."""
-    name = Path(path).stem
-    if path.endswith((".csv", ".png")):
-        return report(path, caption=f"../report/{name}.rst", category=category)
-    return path
+# every table and figure of the run (rule all)
+ALL_TABLES = expand(
+    "results/tables/{name}.{ext}",
+    name=TABLE_NAMES
+    + (["storage"] if STORAGE else [])
+    + ["cost", "cost_projection"]
+    + ANALYSIS_TABLES
+    + ["leak_audit", "cross_corpus"],
+    ext=("csv", "md"),
+)
+ALL_FIGURES = expand(
+    "results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES + CROSS_FIGURES, ext=("png", "svg")
+)
 
 
 rule collect:
@@ -47,12 +44,14 @@ rule collect:
         all_metrics(),
     output:
         "results/summary/metrics.csv",
+    params:
+        py=LAUNCHER,
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/collect.log",
     shell:
-        "{PY} collect --metrics {input} --out {output} 2> {log}"
+        "{params.py} collect --metrics {input} --out {output} 2> {log}"
 
 
 rule tables:
@@ -61,8 +60,9 @@ rule tables:
         stats=corpus_stats(),
         predictions=prediction_files(),
     output:
-        [_reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=("csv", "md"))],
+        [reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=("csv", "md"))],
     params:
+        py=LAUNCHER,
         paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
         rounds=BOOTSTRAP_ROUNDS,
     conda:
@@ -70,7 +70,7 @@ rule tables:
     log:
         "results/logs/tables.log",
     shell:
-        "{PY} tables --results {input.results} --corpus-stats {input.stats} {params.paper}"
+        "{params.py} tables --results {input.results} --corpus-stats {input.stats} {params.paper}"
         " --predictions {input.predictions} --bootstrap-rounds {params.rounds}"
         " --out-dir results/tables 2> {log}"
 
@@ -84,16 +84,20 @@ rule error_analysis:
         predictions=prediction_files(),
         windows=[f"{windows_dir(t)}/train.pt" for t in TASKS],
     output:
-        [_reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=ANALYSIS_TABLES, ext=("csv", "md"))],
-        [_reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=ANALYSIS_FIGURES, ext=("png", "svg"))],
+        [reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=ANALYSIS_TABLES, ext=("csv", "md"))],
+        [
+            reported(f, "Figures")
+            for f in expand("results/figures/{name}.{ext}", name=ANALYSIS_FIGURES, ext=("png", "svg"))
+        ],
     params:
+        py=LAUNCHER,
         windows=" ".join(f"--windows {t}={windows_dir(t)}/train.pt" for t in TASKS),
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/error_analysis.log",
     shell:
-        "{PY} analysis --results {input.results} --corpus-stats {input.stats} --predictions {input.predictions}"
+        "{params.py} analysis --results {input.results} --corpus-stats {input.stats} --predictions {input.predictions}"
         " {params.windows} --tables-dir results/tables --figures-dir results/figures 2> {log}"
 
 
@@ -105,20 +109,21 @@ rule cross_corpus:
     input:
         all_metrics(),
     output:
-        _reported("results/tables/cross_corpus.csv", "Tables"),
+        reported("results/tables/cross_corpus.csv", "Tables"),
         "results/tables/cross_corpus.md",
         [
-            report(f, caption="../report/fig_cross_corpus.rst", category="Figures") if f.endswith(".png") else f
+            reported(f, "Figures", caption="../report/fig_cross_corpus.rst")
             for f in expand("results/figures/{name}.{ext}", name=CROSS_FIGURES, ext=("png", "svg"))
         ],
     params:
+        py=LAUNCHER,
         entities=" ".join(f"--entity {e}" for e in CROSS_ENTITIES),
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/cross_corpus.log",
     shell:
-        "{PY} cross-corpus --metrics {input} {params.entities}"
+        "{params.py} cross-corpus --metrics {input} {params.entities}"
         " --tables-dir results/tables --figures-dir results/figures 2> {log}"
 
 
@@ -126,11 +131,16 @@ rule storage:
     """Parameters, disk size and inference peak memory: one STL model per task vs one MTL model."""
     input:
         model=job_file("mtl", "model", ablation="0.0", seed=STORAGE_SEED),
-        stl=[job_file("stl", "model", task=t, ablation="0.0", seed=STORAGE_SEED) for t in TASKS] if config["save_models"]["stl"] else [],
+        stl=(
+            [job_file("stl", "model", task=t, ablation="0.0", seed=STORAGE_SEED) for t in TASKS]
+            if config["save_models"]["stl"]
+            else []
+        ),
     output:
-        _reported("results/tables/storage.csv", "Tables"),
+        reported("results/tables/storage.csv", "Tables"),
         "results/tables/storage.md",
     params:
+        py=LAUNCHER,
         stl=lambda w, input: " ".join(f"--stl-model {m}" for m in input.stl),
         device=config["training"].get("device", "auto"),
         max_length=config["max_length"],
@@ -139,7 +149,7 @@ rule storage:
     log:
         "results/logs/storage.log",
     shell:
-        "{PY} storage --model {input.model} {params.stl} --max-length {params.max_length}"
+        "{params.py} storage --model {input.model} {params.stl} --max-length {params.max_length}"
         " --device {params.device} --out-dir results/tables 2> {log}"
 
 
@@ -151,11 +161,12 @@ rule cost:
         windows=[f"{windows_dir(t)}/stats.json" for t in TASKS],
         stats=corpus_stats(),
     output:
-        _reported("results/tables/cost.csv", "Tables"),
+        reported("results/tables/cost.csv", "Tables"),
         "results/tables/cost.md",
-        _reported("results/tables/cost_projection.csv", "Tables"),
+        reported("results/tables/cost_projection.csv", "Tables"),
         "results/tables/cost_projection.md",
     params:
+        py=LAUNCHER,
         grid=str(Path(workflow.basedir) / "config.yaml"),
         paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
     conda:
@@ -163,7 +174,7 @@ rule cost:
     log:
         "results/logs/cost.log",
     shell:
-        "{PY} cost --metrics {input.metrics} --window-stats {input.windows} --corpus-stats {input.stats}"
+        "{params.py} cost --metrics {input.metrics} --window-stats {input.windows} --corpus-stats {input.stats}"
         " --grid-config {params.grid} {params.paper} --out-dir results/tables 2> {log}"
 
 
@@ -172,11 +183,13 @@ rule figures:
         results="results/summary/metrics.csv",
         stats=corpus_stats(),
     output:
-        [_reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=("png", "svg"))],
+        [reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=("png", "svg"))],
+    params:
+        py=LAUNCHER,
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/figures.log",
     shell:
-        "{PY} figures --results {input.results} --corpus-stats {input.stats}"
+        "{params.py} figures --results {input.results} --corpus-stats {input.stats}"
         " --out-dir results/figures 2> {log}"

@@ -1,36 +1,11 @@
 # Stage 3: training jobs. STL (one task), MTL (all tasks, round robin), and entity ablation:
 # MTL without one entity type, then STL fine-tuning from that encoder on each task of the type.
-# One rule holds the command and resources; the others reuse it with their own files.
+# One rule holds the command and resources; the others reuse it (`use rule ... with:`) and
+# set only what differs: files, kind, tasks, flags (params not given are train_stl's).
 # Every file a job writes is a declared output (metrics, predictions, model), so deleting one
 # reruns the job. Outputs are written atomically by the CLI; an interrupted job resumes from its
 # checkpoint in <job dir>/.work when rerun. The encoder and training settings are params, so
 # changing them in the config reruns the jobs (Snakemake's params rerun trigger).
-
-
-def _save_flag(kind):
-    return "--save-model" if config["save_models"][kind] else ""
-
-
-def _model_output(kind):
-    return {"model": directory(job_file(kind, "model"))} if config["save_models"][kind] else {}
-
-
-def _mtl_tasks(wildcards):
-    entity = getattr(wildcards, "entity", None)
-    return tasks_without(entity) if entity else list(TASKS)
-
-
-def _mtl_corpora(wildcards):
-    return [f"{corpus_dir(t)}/{split}.tsv" for t in _mtl_tasks(wildcards) for split in ("train", "dev", "test")]
-
-
-def _warn_leaks(wildcards):
-    """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
-    leak_audit rule does, which no training job waits for) and writes a warning per overlap
-    of training text with an evaluation split to its stderr (the job's log), then runs the
-    training command in its place."""
-    corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in _mtl_tasks(wildcards))
-    return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
 
 
 rule train_stl:
@@ -38,14 +13,15 @@ rule train_stl:
         windows=lambda w: window_files([w.task]),
         cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
     output:
+        **model_output("stl"),
         metrics=job_file("stl", "metrics.json"),
         predictions=predictions_file("stl"),
-        **_model_output("stl"),
     params:
+        py=LAUNCHER,
         kind="stl",
         tasks=lambda w: task_args([w.task]),
         init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation} {_save_flag('stl')}" + cross_test_args(same_type_tasks(w.task)),
+        extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(same_type_tasks(w.task))}",
         training=training_args(),
         gpu_run=GPU_RUN_STL,
     threads: config["threads"]
@@ -58,7 +34,7 @@ rule train_stl:
     log:
         "results/logs/stl/{task}/ablation_{ablation}/seed_{seed}.log",
     shell:
-        "{params.gpu_run} {PY} train --kind {params.kind} {params.tasks} --init {params.init:q} {params.extra}"
+        "{params.gpu_run} {params.py} train --kind {params.kind} {params.tasks} --init {params.init:q} {params.extra}"
         " --seed {wildcards.seed} --threads {threads} {params.training}"
         " --out-dir $(dirname {output.metrics}) 2> {log}"
 
@@ -66,17 +42,15 @@ rule train_stl:
 use rule train_stl as train_mtl with:
     input:
         windows=window_files(TASKS),
-        corpora=_mtl_corpora,
+        corpora=mtl_corpora,
     output:
         metrics=job_file("mtl", "metrics.json"),
         predictions=[predictions_file("mtl", task=t) for t in TASKS],
     params:
         kind="mtl",
         tasks=task_args(TASKS),
-        init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation}" + cross_test_args(CROSS_TASKS),
-        training=training_args(),
-        gpu_run=_warn_leaks,
+        extra=lambda w: f"--ablation {w.ablation}{cross_test_args(CROSS_TASKS)}",
+        gpu_run=warn_leaks,
     log:
         "results/logs/mtl/all/ablation_{ablation}/seed_{seed}.log",
 
@@ -91,33 +65,24 @@ if config["save_models"]["mtl"]:
             predictions=[predictions_file("mtl", task=t, ablation="0.0") for t in TASKS],
             model=directory(job_file("mtl", "model", ablation="0.0")),
         params:
-            kind="mtl",
-            tasks=task_args(TASKS),
-            init=ENCODER,
-            extra="--ablation 0.0 --save-model" + cross_test_args(CROSS_TASKS),
-            training=training_args(),
-            gpu_run=_warn_leaks,
+            extra=f"--ablation 0.0 --save-model{cross_test_args(CROSS_TASKS)}",
         log:
             "results/logs/mtl/all/ablation_0.0/seed_{seed}.log",
 
     ruleorder: train_mtl_saved > train_mtl
 
 
-use rule train_stl as train_mtl_without with:
+use rule train_mtl as train_mtl_without with:
     input:
         windows=lambda w: window_files(tasks_without(w.entity)),
-        corpora=_mtl_corpora,
+        corpora=mtl_corpora,
     output:
         metrics=job_file("mtl_without", "metrics.json"),
         predictions=directory(job_file("mtl_without", "predictions")),
         model=directory(job_file("mtl_without", "model")),
     params:
-        kind="mtl",
         tasks=lambda w: task_args(tasks_without(w.entity)),
-        init=ENCODER,
         extra=lambda w: f"--without {w.entity} --save-model",
-        training=training_args(),
-        gpu_run=_warn_leaks,
     log:
         "results/logs/mtl/without_{entity}/seed_{seed}.log",
 
@@ -126,17 +91,17 @@ use rule train_stl as train_stl_from_mtl with:
     input:
         windows=lambda w: window_files([w.task]),
         cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
-        encoder=job_file("mtl_without", "model"),
+        encoder=rules.train_mtl_without.output.model,
     output:
         metrics=job_file("stl_from_mtl", "metrics.json"),
         predictions=predictions_file("stl_from_mtl"),
     params:
         kind="stl_from_mtl",
-        tasks=lambda w: task_args([w.task]),
         init=lambda w, input: input.encoder,
-        extra=lambda w: f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}" + cross_test_args(same_type_tasks(w.task)),
-        training=training_args(),
-        gpu_run=GPU_RUN_STL,
+        extra=lambda w: (
+            f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}"
+            f"{cross_test_args(same_type_tasks(w.task))}"
+        ),
     log:
         "results/logs/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}.log",
 
@@ -153,9 +118,11 @@ use rule train_stl as train_baseline with:
     params:
         kind="baseline",
         tasks=lambda w: task_args([w.task], BASELINE_WINDOW_KEY),
-        init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation}" + cross_test_args(same_type_tasks(w.task), BASELINE_WINDOW_KEY),
+        extra=lambda w: f"--ablation {w.ablation}{cross_test_args(same_type_tasks(w.task), BASELINE_WINDOW_KEY)}",
         training=training_args(BASELINE_TRAINING),
-        gpu_run=GPU_RUN_STL,
+    resources:
+        gpu=train_gpus,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime_for("baseline", BASELINE_TRAINING),
     log:
         "results/logs/baseline/{task}/ablation_{ablation}/seed_{seed}.log",
