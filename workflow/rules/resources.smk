@@ -74,14 +74,25 @@ def _keep(wildcards):
     return 1.0 - float(getattr(wildcards, "ablation", 0.0) or 0.0)
 
 
+def _cross_tested(wildcards):
+    """The other tasks' test splits a job tags after its own test pass (cross-corpus transfer,
+    common.smk), once per head that tags them: none for MTL without a type."""
+    if "task" in wildcards.keys():
+        return same_type_tasks(wildcards.task)
+    if "entity" in wildcards.keys():
+        return []
+    return [t for t in CROSS_TASKS for _ in same_type_tasks(t)]
+
+
 def _job_subwords(wildcards, training):
-    """(train subwords of one epoch after ablation and upsampling, all windows loaded, dev, test)."""
+    """(train subwords of one epoch after ablation and upsampling, all windows loaded, dev, test);
+    test includes the cross-corpus test splits."""
     tasks = _job_tasks(wildcards)
     keep = _keep(wildcards)
     train = [task_subwords(t, "train") for t in tasks]
     per_epoch = _sizing.epoch_subwords([n * keep for n in train], bool(training.get("upsample")))
     dev = sum(task_subwords(t, "dev") for t in tasks)
-    test = sum(task_subwords(t, "test") for t in tasks)
+    test = sum(task_subwords(t, "test") for t in tasks + _cross_tested(wildcards))
     return per_epoch, sum(train) + dev + test, dev, test
 
 
