@@ -6,13 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import mtlner
-from mtlner import gpu_slots
 from mtlner.gpu_slots import acquire, detect_devices, try_acquire
 
 SRC = str(Path(mtlner.__file__).resolve().parents[1])
@@ -125,7 +123,7 @@ def test_concurrent_jobs_never_share_a_device(tmp_path):
                               env=_env(tmp_path / "locks"), stderr=subprocess.DEVNULL)
              for _ in range(6)]
     assert all(p.wait(timeout=60) == 0 for p in procs)
-    events = sorted((float(t), dev, what) for dev, t, what in (l.split() for l in log.read_text().splitlines()))
+    events = sorted((float(t), dev, what) for dev, t, what in (line.split() for line in log.read_text().splitlines()))
     busy: dict[str, int] = {"0": 0, "1": 0}
     for _, dev, what in events:
         busy[dev] += 1 if what == "start" else -1

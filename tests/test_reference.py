@@ -14,9 +14,12 @@ def _write_tables(folder):
     folder.mkdir(parents=True)
     base = {"entity": ["cell_line", "chemical"], "dataset": ["CLL", "CDR"], "task": ["cellline_cll", "chemical_cdr"]}
     pd.DataFrame(base | {"total_train": [234, 9100], "total_dev": [30, 1500], "total_test": [77, 4700],
-                         "unique_train": [195, 2400], "unique_dev": [26, 560], "unique_test": [67, 1500]}).to_csv(folder / "table1_corpus.csv", index=False)
-    pd.DataFrame(base | {"f1_test": [0.70, 0.90], "p_test": [0.7, 0.9], "r_test": [0.7, 0.9], "f1_dev": [0.7, 0.9]}).to_csv(folder / "table2_stl.csv", index=False)
-    pd.DataFrame(base | {"f1_test": [0.60, 0.95], "p_test": [0.6, 0.95], "r_test": [0.6, 0.95], "f1_dev": [0.6, 0.9]}).to_csv(folder / "table3_mtl.csv", index=False)
+                         "unique_train": [195, 2400], "unique_dev": [26, 560], "unique_test": [67,
+                             1500]}).to_csv(folder / "table1_corpus.csv", index=False)
+    pd.DataFrame(base | {"f1_test": [0.70, 0.90], "p_test": [0.7, 0.9], "r_test": [0.7, 0.9], "f1_dev": [0.7,
+        0.9]}).to_csv(folder / "table2_stl.csv", index=False)
+    pd.DataFrame(base | {"f1_test": [0.60, 0.95], "p_test": [0.6, 0.95], "r_test": [0.6, 0.95], "f1_dev": [0.6,
+        0.9]}).to_csv(folder / "table3_mtl.csv", index=False)
     levels = {"a0.00": [0.7, 0.9], "a0.25": [0.6, 0.9], "a0.50": [0.5, 0.85], "a0.75": [0.4, 0.8], "a0.90": [0.2, 0.7]}
     pd.DataFrame(base | levels).to_csv(folder / "table4_stl_data_ablation.csv", index=False)
     pd.DataFrame(base | levels).to_csv(folder / "table5_mtl_data_ablation.csv", index=False)

@@ -17,7 +17,8 @@ def _results(seeds):
             for ablation in (0.0, 0.5):
                 for seed in seeds:
                     rows.append({"kind": kind, "without": without, "task": task, "ablation": ablation, "seed": seed, "split": "test",
-                                 "level": "word", "f1": base - ablation / 10 + seed / 100, "train_windows_total": 100 * (1 + len(rows) % 3)})  # fmt: skip
+                                 "level": "word", "f1": base - ablation / 10 + seed / 100,
+                                     "train_windows_total": 100 * (1 + len(rows) % 3)})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -109,7 +109,7 @@ def test_an_stl_model_folder_tags_with_its_one_head(mtl_model, tmp_path):
 
 
 def test_entities_are_strict_iob2_with_mean_probability():
-    B, I, O, S = LABEL_ID["B"], LABEL_ID["I"], LABEL_ID["O"], LABEL_ID["SPECIAL"]
+    B, I, O, S = LABEL_ID["B"], LABEL_ID["I"], LABEL_ID["O"], LABEL_ID["SPECIAL"]  # noqa: E741 (IOB tags)
     labels = [B, I, O, I, B, B, S, B]
     probs = [0.9, 0.7, 1.0, 0.5, 0.6, 0.8, 0.9, 0.4]
     assert entities(labels, probs) == [(0, 2, pytest.approx(0.8)), (4, 5, 0.6), (5, 6, 0.8), (7, 8, 0.4)]

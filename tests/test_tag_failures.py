@@ -77,7 +77,8 @@ def test_bioc_with_form_feeds_and_control_characters_is_written_with_offsets_kep
         spans.add((a.infons["task"], loc.offset, loc.offset + loc.length))
     found = {(e["task"], e["start"], e["end"]) for line in jsonl.read_text().splitlines() for e in json.loads(line)["entities"]}
     assert spans == found and ("gene_demo_a", text.index("BRCA1"), text.index("BRCA1") + 7) in spans  # "BRCA1\x01x"
-    assert "4 characters that XML cannot hold (U+000C x1, U+000B x1, U+0001 x1, U+001B x1), in 1 of 1 documents, written as a space each" in caplog.text
+    assert ("4 characters that XML cannot hold (U+000C x1, U+000B x1, U+0001 x1, U+001B x1), in 1 of 1 documents, "
+            "written as a space each") in caplog.text
 
 
 def test_xml_safe_keeps_what_xml_allows():
@@ -185,7 +186,8 @@ def _heads(path, shapes):
 
 
 BROKEN = {
-    "heads.pt truncated": (lambda m: _replace(m / "heads.pt", (m / "heads.pt").read_bytes()[:5000]), "heads.pt", r"cannot be read \(.*\): it is truncated or not a heads file"),
+    "heads.pt truncated": (lambda m: _replace(m / "heads.pt", (m / "heads.pt").read_bytes()[:5000]), "heads.pt",
+        r"cannot be read \(.*\): it is truncated or not a heads file"),
     "heads.pt empty": (lambda m: _replace(m / "heads.pt", b""), "heads.pt", r"cannot be read \(EOFError\): it is truncated"),
     "heads.pt not torch": (lambda m: _replace(m / "heads.pt", b"hello"), "heads.pt", r"cannot be read"),
     "heads.pt of another task set": (
@@ -200,12 +202,14 @@ BROKEN = {
     "model.json without tasks": (lambda m: (m / "model.json").write_text('{"kind": "mtl"}'), "model.json", r"does not list the model's tasks"),
     "model.json is a list": (lambda m: (m / "model.json").write_text("[]"), "model.json", r"does not list the model's tasks"),
     "model.json with a bad max_length": (
-        lambda m: (m / "model.json").write_text(json.dumps({"tasks": TASKS, "max_length": "long"})), "model.json", r"max_length 'long' is not a window size"),
+        lambda m: (m / "model.json").write_text(json.dumps({"tasks": TASKS, "max_length": "long"})), "model.json",
+            r"max_length 'long' is not a window size"),
     "encoder missing": (lambda m: shutil.rmtree(m / "encoder"), "", r"encoder is missing: .* is not a saved model"),
     "encoder is a file": (lambda m: (shutil.rmtree(m / "encoder"), (m / "encoder").write_text("x")), "encoder", r"is not a folder"),
     "encoder config missing": (lambda m: (m / "encoder" / "config.json").unlink(), "encoder/config.json", r"is missing: .* is not a saved encoder"),
     "encoder config invalid": (lambda m: _replace(m / "encoder" / "config.json", b"{"), "encoder/config.json", r"is not valid JSON"),
-    "encoder weights missing": (lambda m: (m / "encoder" / "model.safetensors").unlink(), "encoder", r"holds no encoder weights \(model\.safetensors or pytorch_model\.bin\)"),
+    "encoder weights missing": (lambda m: (m / "encoder" / "model.safetensors").unlink(), "encoder",
+        r"holds no encoder weights \(model\.safetensors or pytorch_model\.bin\)"),
     "encoder weights truncated": (
         lambda m: _replace(m / "encoder" / "model.safetensors", (m / "encoder" / "model.safetensors").read_bytes()[:100_000]),
         "encoder", r"cannot (load|read) the encoder"),

@@ -186,7 +186,8 @@ def analyse(results: pd.DataFrame, predictions, windows: dict[str, str | Path]) 
     for job in _jobs(results).itertuples(index=False):
         path = prediction_path(job.source, job.task)
         if path.resolve() not in given:
-            raise UserError(f"no predictions given for task {job.task} of {job.source} (expected {path})", hint="pass every job's predictions/<task>.test.tsv with --predictions")
+            raise UserError(f"no predictions given for task {job.task} of {job.source} (expected {path})",
+                hint="pass every job's predictions/<task>.test.tsv with --predictions")
         if job.task not in windows:
             raise UserError(f"no training windows given for task {job.task}", hint="pass --windows TASK=results/windows/<key>/<task>/train.pt")
         if job.task not in loaded:
@@ -214,7 +215,8 @@ SEEN_COLUMNS = [
     "f1_seen", "f1_unseen", "recall_seen", "recall_unseen", "precision_seen", "precision_unseen",
     "gold_seen", "gold_unseen", "share_unseen", "pred_seen", "pred_unseen", "train_forms",
 ]  # fmt: skip
-BOUNDARY_COLUMNS = ["f1_strict", "f1_overlap", "p_overlap", "r_overlap", "gold", "predicted", "exact", "boundary", "boundary_gold", "missed", "spurious"]
+BOUNDARY_COLUMNS = ["f1_strict", "f1_overlap", "p_overlap", "r_overlap", "gold", "predicted", "exact", "boundary",
+    "boundary_gold", "missed", "spurious"]
 COUNTS = {"gold_seen", "gold_unseen", "pred_seen", "pred_unseen", "train_forms", *BOUNDARY_COLUMNS[4:]}
 
 

@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out-dir", required=True)
         if name == "tables":
             p.add_argument("--paper-dir", help="folder with the paper's tables as CSV, for side-by-side comparison")
-            p.add_argument("--predictions", nargs="*", default=[], help="every job's predictions/<task>.test.tsv: adds bootstrap p-values and the significance table")
+            p.add_argument("--predictions", nargs="*", default=[],
+                help="every job's predictions/<task>.test.tsv: adds bootstrap p-values and the significance table")
             p.add_argument("--bootstrap-rounds", type=int, default=1000)
             p.add_argument("--bootstrap-seed", type=int, default=1)
         p.set_defaults(run=func)
@@ -362,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a saved model folder (holds encoder/, heads.pt, model.json)")
     p.add_argument("-o", "--output", required=True, help="output file, written atomically")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll", "bioc"])
-    p.add_argument("--max-length", type=int, default=None, help="subwords per window (default: the model's training window, else the encoder's maximum)")
+    p.add_argument("--max-length", type=int, default=None,
+        help="subwords per window (default: the model's training window, else the encoder's maximum)")
     p.add_argument("--max-tokens", type=int, default=8192, help="padded subwords per inference batch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
@@ -392,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", required=True, help="CSV written by 'mtlner collect'")
     p.add_argument("--corpus-stats", nargs="+", required=True, help="stats.json files written by 'mtlner prepare'")
     p.add_argument("--predictions", nargs="+", required=True, help="every STL, MTL and STL-from-MTL job's predictions/<task>.test.tsv")
-    p.add_argument("--windows", action="append", required=True, metavar="TASK=PATH", help="a task's training window cache (train.pt); repeat per task")
+    p.add_argument("--windows", action="append", required=True, metavar="TASK=PATH",
+        help="a task's training window cache (train.pt); repeat per task")
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--figures-dir", required=True)
     p.set_defaults(run=_analysis)

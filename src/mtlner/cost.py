@@ -157,7 +157,8 @@ def projection(
         else:
             if paper_table1 is None or not per_mention:
                 continue
-            match = paper_table1[(paper_table1["entity"] == spec["entity"]) & (paper_table1["dataset"].str.upper() == str(spec.get("dataset", task)).upper())]
+            dataset = str(spec.get("dataset", task)).upper()
+            match = paper_table1[(paper_table1["entity"] == spec["entity"]) & (paper_table1["dataset"].str.upper() == dataset)]
             if match.empty:
                 continue
             ratio = sorted(per_mention)[len(per_mention) // 2]
@@ -176,7 +177,8 @@ def projection(
     summary = pd.DataFrame(rows)
     for kind, value in hours.items():
         summary[f"hours_{kind}"] = float("nan")
-    total = {"task": "all", "entity": "", "train_subwords": summary["train_subwords"].sum(), "source": f"{(summary['source'] == 'estimated').sum()} estimated"}
+    total = {"task": "all", "entity": "", "train_subwords": summary["train_subwords"].sum(),
+        "source": f"{(summary['source'] == 'estimated').sum()} estimated"}
     total |= {f"hours_{k}": v for k, v in hours.items()}
     total["hours_total"] = sum(hours.values())
     return pd.concat([summary, pd.DataFrame([total])], ignore_index=True)

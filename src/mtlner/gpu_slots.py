@@ -73,7 +73,7 @@ def detect_devices(env: dict[str, str] | None = None) -> list[str]:
         out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
+    return [str(i) for i, line in enumerate(row for row in out.splitlines() if row.startswith("GPU "))]
 
 
 def _safe(device: str) -> str:

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVAL_SPLITS = ("dev", "test")
-COLUMNS = ["task_a", "split_a", "task_b", "split_b", "scope", "shared_sentences", "sentences_a", "sentences_b", "share_b", "shared_documents", "dropped_from_a"]
+COLUMNS = ["task_a", "split_a", "task_b", "split_b", "scope", "shared_sentences", "sentences_a", "sentences_b",
+    "share_b", "shared_documents", "dropped_from_a"]
 TITLE = (
     "Leak audit: distinct normalised sentences (case-folded tokens) and document IDs that split_a of task_a shares "
     "with split_b of task_b; sentences_a / sentences_b: how many sentences of each split they are; share_b: of "
@@ -126,7 +127,8 @@ def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
     """Rows where some task's training text overlaps an evaluation split of ``task``."""
     import pandas as pd
 
-    rows = frame[(frame["task_b"] == task) & (frame["split_a"] == "train") & ((frame["shared_sentences"] > 0) | (frame["shared_documents"].fillna(0) > 0))]
+    shared = (frame["shared_sentences"] > 0) | (frame["shared_documents"].fillna(0) > 0)
+    rows = frame[(frame["task_b"] == task) & (frame["split_a"] == "train") & shared]
     return [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows.to_dict("records")]
 
 
@@ -167,7 +169,8 @@ def warn(corpora: dict[str, str | Path], command: list[str] | None = None) -> in
     found = 0
     for task in corpora:
         for row in (r for r in rows if _overlaps(r, task)):
-            log.warning("leak in this job's tasks: %s (results/tables/leak_audit.md; drop_leaks: true removes such training sentences)", describe(row))
+            log.warning("leak in this job's tasks: %s (results/tables/leak_audit.md; "
+                        "drop_leaks: true removes such training sentences)", describe(row))
             found += 1
     if not command:
         return found
@@ -219,7 +222,8 @@ def drop(corpora: dict[str, tuple[str | Path, str | Path]]) -> dict[str, dict]:
                 doc.sentences = kept
                 kept_docs.append(doc)
         if not kept_docs:
-            raise UserError(f"drop_leaks would remove every training sentence of task {task}", hint="set drop_leaks: false, or check the task's splits")
+            raise UserError(f"drop_leaks would remove every training sentence of task {task}",
+                hint="set drop_leaks: false, or check the task's splits")
         block = {
             "train_sentences_before": before,
             "dropped_sentences": before - sum(len(d.sentences) for d in kept_docs),
@@ -235,6 +239,7 @@ def drop(corpora: dict[str, tuple[str | Path, str | Path]]) -> dict[str, dict]:
         stats["drop_leaks"] = block
         write_json(out / "stats.json", stats)
         if block["dropped_sentences"]:
-            log.warning("task %s: dropped %d of %d training sentences found in dev/test splits %s", task, block["dropped_sentences"], before, block["by_eval_split"])
+            log.warning("task %s: dropped %d of %d training sentences found in dev/test splits %s", task,
+                block["dropped_sentences"], before, block["by_eval_split"])
         summary[task] = block
     return summary

@@ -76,7 +76,8 @@ def fig4_f1_vs_size(results, corpus):
         if fit["n"] >= 3 and not np.isnan(fit["r"]):
             slope, intercept = np.polyfit(x, data["f1"], 1)
             grid = np.linspace(x.min(), x.max(), 50)
-            ax.plot(10**grid if log_x else grid, slope * grid + intercept, color="grey", linestyle="--", label=f"fit: r={fit['r']:.2f}, p={fit['p']:.2g}")
+            ax.plot(10**grid if log_x else grid, slope * grid + intercept, color="grey", linestyle="--",
+                label=f"fit: r={fit['r']:.2f}, p={fit['p']:.2g}")
         if log_x:
             ax.set_xscale("log")
             # plain numbers: log-scale tick labels collide when the sizes span less than a decade
@@ -130,7 +131,8 @@ def fig6_stl_from_mtl(results, corpus):
             name = group["dataset"].iloc[0]
             for series, style, label in ((ea, dict(marker="o"), "from MTL"), (stl, dict(linestyle="--", alpha=0.6), "STL")):
                 mean = series.mean()
-                ax.errorbar(mean.index, mean.values, yerr=_seed_sd(series.std(ddof=1).reindex(mean.index)), capsize=2, color=colour, label=f"{name} ({label})", **style)
+                ax.errorbar(mean.index, mean.values, yerr=_seed_sd(series.std(ddof=1).reindex(mean.index)), capsize=2,
+                    color=colour, label=f"{name} ({label})", **style)
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)
@@ -150,7 +152,8 @@ def fig_data_ablation(results, corpus):
         for k, kind in enumerate(("stl", "mtl", "stl_from_mtl")):
             rows = avg[(avg["entity"] == entity) & (avg["kind"] == kind)].sort_values("ablation")
             if not rows.empty:
-                ax.errorbar(rows["ablation"], rows["f1_mean"], yerr=rows["f1_se"].fillna(0), marker="o", capsize=3, label=KIND_LABELS[kind], color=f"C{k}")
+                ax.errorbar(rows["ablation"], rows["f1_mean"], yerr=rows["f1_se"].fillna(0), marker="o", capsize=3,
+                    label=KIND_LABELS[kind], color=f"C{k}")
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)

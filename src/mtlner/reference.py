@@ -107,7 +107,8 @@ def _restrict(paper: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
 
 def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes: str = "") -> str:
     tables_dir, paper_dir = Path(tables_dir), Path(paper_dir)
-    ours = {name: _read(tables_dir, name) for name in ("table1_corpus", "table2_stl", "table3_mtl", "table4_stl_data_ablation", "table5_mtl_data_ablation", "table7_entity_level")}
+    ours = {name: _read(tables_dir, name) for name in ("table1_corpus", "table2_stl", "table3_mtl",
+        "table4_stl_data_ablation", "table5_mtl_data_ablation", "table7_entity_level")}
     ours["table6"] = _read(tables_dir, "table6_entity_ablation", required=False)
     ours["significance"] = _read(tables_dir, "significance", required=False)
     ours["recipes"] = _read(tables_dir, "recipes", required=False)
@@ -169,7 +170,8 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
     out.append("")
 
     sections = [
-        ("Table 1. Mentions per split (total, unique)", "table1_corpus", ["total_train", "total_dev", "total_test", "unique_train", "unique_dev", "unique_test"]),
+        ("Table 1. Mentions per split (total, unique)", "table1_corpus", ["total_train", "total_dev", "total_test",
+            "unique_train", "unique_dev", "unique_test"]),
         ("Table 2. STL, word-level", "table2_stl", ["f1_test", "p_test", "r_test", "f1_dev"]),
         ("Table 3. MTL, word-level", "table3_mtl", ["f1_test", "p_test", "r_test", "f1_dev"]),
         ("Table 4. STL data ablation, word-level test F1 by fraction removed", "table4_stl_data_ablation", list(LEVELS)),

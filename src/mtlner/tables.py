@@ -228,7 +228,8 @@ def recipes(results, corpus):
 
 def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
     """Every bootstrap comparison: entity-level test F1 of A and B, difference, 95% interval, p."""
-    columns = ["comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta", "ci_low", "ci_high", "p", "p_holm", "documents", "seeds"]
+    columns = ["comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta", "ci_low",
+        "ci_high", "p", "p_holm", "documents", "seeds"]
     named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
     order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
     named = named.assign(_order=named["comparison"].map(order)).sort_values(["_order", "kind", "ablation", "entity", "dataset"])

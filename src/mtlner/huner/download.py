@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import json
 import logging
 import os
 import shutil
