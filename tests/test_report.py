@@ -41,7 +41,7 @@ def _embedded(html: str) -> set[bytes]:
 
 
 def expected_tables():
-    return table_names(entity_ablation=False, paper=True) + ["storage"]
+    return table_names(entity_ablation=False, paper=True) + ["storage", "cross_corpus"]  # cross_corpus: empty here
 
 
 def test_report_is_one_page_embedding_every_table_and_figure(finished, report_html):
