@@ -8,11 +8,12 @@ of optimiser steps per epoch), two windowings:
   boundary outside mentions by ``build_windows``' own rule). The original procedure pads these
   to 128, the windowing's maximum (not to 512: that would only flatter mtlner).
 
-The original procedure is :mod:`mtlner.baseline` (pad every window to max_length, fixed batches,
-fp32, dev AND test predicted every epoch); mtlner's is :func:`mtlner.train.train` itself
-(length-bucketed token-budget batches, dynamic padding, dev every epoch, test once at the best
-epoch, bf16 + fused AdamW on CUDA). The original saves the model every epoch; mtlner writes its
-resumable checkpoint as it does in the workflow (on SIGTERM and every checkpoint_minutes, 15 by default).
+The original procedure is ``original_procedure.py`` beside this file (pad every window to
+max_length, fixed batches, fp32, dev AND test predicted every epoch); mtlner's is
+:func:`mtlner.train.train` itself (length-bucketed token-budget batches, dynamic padding, dev
+every epoch, test once at the best epoch, bf16 + fused AdamW on CUDA). The original saves the
+model every epoch; mtlner writes its resumable checkpoint as it does in the workflow (on SIGTERM
+and every checkpoint_minutes, 15 by default).
 
     python benchmarks/bench.py                      # default: CPU, a fixed subset, ~5 min on 2 cores
     python benchmarks/bench.py --full --device cuda --batch-size 25    # the paper's batch on a GPU
@@ -39,11 +40,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
+from original_procedure import padded_collate, plan_epoch_original, train_original  # noqa: E402  (benchmarks/, beside this file)
 
-from mtlner.baseline import train_original  # noqa: E402
-from mtlner.corpus import Document, read_conll  # noqa: E402
+from mtlner.corpus import TaggedDocument, read_conll  # noqa: E402
+from mtlner.inference import collate, pick_device  # noqa: E402
 from mtlner.model import MultiTaskTagger, load_tokenizer  # noqa: E402
-from mtlner.train import Task, TrainConfig, collate, train  # noqa: E402
+from mtlner.train import Task, TrainConfig, train  # noqa: E402
 from mtlner.windows import build_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,12 +144,12 @@ class PeakMemory:
 # --------------------------------------------------------------------------- data
 
 
-def sentence_documents(docs: list[Document]) -> list[Document]:
+def sentence_documents(docs: list[TaggedDocument]) -> list[TaggedDocument]:
     """Every sentence its own document, so build_windows gives one sentence per window."""
-    return [Document([s], d.doc_id) for d in docs for s in d.sentences]
+    return [TaggedDocument([s], d.doc_id) for d in docs for s in d.sentences]
 
 
-def first_sentences(docs: list[Document], limit: int | None) -> list[Document]:
+def first_sentences(docs: list[TaggedDocument], limit: int | None) -> list[TaggedDocument]:
     """The first ``limit`` sentences of a split, document structure kept (None: all)."""
     if limit is None:
         return docs
@@ -155,12 +157,12 @@ def first_sentences(docs: list[Document], limit: int | None) -> list[Document]:
     for d in docs:
         if left <= 0:
             break
-        out.append(Document(d.sentences[:left], d.doc_id))
+        out.append(TaggedDocument(d.sentences[:left], d.doc_id))
         left -= len(out[-1].sentences)
     return out
 
 
-def windows_for(docs: list[Document], tokenizer, windowing: str):
+def windows_for(docs: list[TaggedDocument], tokenizer, windowing: str):
     if windowing == "512":
         return build_windows(docs, tokenizer, 512)
     return build_windows(sentence_documents(docs), tokenizer, SENTENCE_MAX_LENGTH)
@@ -234,8 +236,6 @@ def steady_epoch_seconds(history: list[dict]) -> float:
 
 
 def run_original(task, tokenizer, cfg, max_length, device, memory, workdir) -> Result:
-    from mtlner.baseline import plan_epoch_original
-
     model = fresh_model(task, cfg.seed, cfg.dropout)
     memory.reset()
     t, cpu = time.perf_counter(), time.process_time()
@@ -317,8 +317,6 @@ def max_length_label(max_length: int) -> str:
 def padding_equivalence(task: Task, tokenizer, max_length: int, seed: int, n: int = 4) -> float:
     """Max |logit difference| between a batch padded to max_length and the same batch padded dynamically."""
     model = fresh_model(task, seed, 0.0).eval()
-    from mtlner.baseline import padded_collate
-
     windows = sorted(task.train, key=lambda w: len(w.input_ids))[:n]
     cpu = torch.device("cpu")
     with torch.inference_mode():
@@ -412,7 +410,7 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    device = pick_device(args.device)
     folder = args.corpora_dir / args.corpus
     if not (folder / "train.tsv").is_file():
         print(f"bench: corpus {folder} not found (set --corpora-dir or MTLNER_SHARED_CORPORA)", file=sys.stderr)

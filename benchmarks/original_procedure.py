@@ -1,7 +1,8 @@
 """The original training procedure (NLPatVCU multitasking_bert), rebuilt from mtlner pieces.
 
-Only for the speed benchmark (``benchmarks/bench.py``); the workflow never calls it. It keeps
-what made the original expensive and nothing else:
+Only for the speed benchmark (``benchmarks/bench.py``, which imports it from this folder); the
+workflow never calls it, so it lives here and not in the package. It keeps what made the
+original expensive and nothing else:
 
 - every window padded to ``max_length`` (512 in the paper), whatever its real length;
 - fixed batches of ``batch_size`` windows (25 in the paper), in shuffled order, one task per
@@ -24,24 +25,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .metrics import scores
-from .train import IGNORE, Task, TrainConfig, _selection_score, round_robin, sentences_of
-from .windows import LABELS, Window
+from mtlner.inference import IGNORE, collate
+from mtlner.metrics import scores
+from mtlner.train import Task, TrainConfig, _selection_score, round_robin, sentences_of
+from mtlner.windows import LABELS, Window
 
 
 def padded_collate(windows: list[Window], pad_id: int, max_length: int, device: torch.device):
-    """Pad every window to ``max_length`` (the original's fixed-shape batches)."""
-    ids = torch.full((len(windows), max_length), pad_id, dtype=torch.long)
-    labels = torch.full((len(windows), max_length), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(windows), max_length), dtype=torch.long)
-    for row, w in enumerate(windows):
-        n = len(w.input_ids)
-        if n > max_length:
-            raise ValueError(f"window of {n} subwords does not fit max_length={max_length}")
-        ids[row, :n] = torch.tensor(w.input_ids)
-        labels[row, :n] = torch.tensor(w.labels)
-        mask[row, :n] = 1
-    return ids.to(device), mask.to(device), labels.to(device)
+    """Pad every window to ``max_length`` (the original's fixed-shape batches); ValueError for a
+    longer window."""
+    return collate(windows, pad_id, device, length=max_length)
 
 
 def fixed_batches(n: int, batch_size: int, rng: random.Random) -> list[list[int]]:

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench import DEFAULT_CORPORA, first_sentences, max_length_of, windows_for  # noqa: E402
 
 from mtlner.corpus import read_conll  # noqa: E402
+from mtlner.inference import IGNORE, collate  # noqa: E402
 from mtlner.model import MultiTaskTagger, load_tokenizer  # noqa: E402
-from mtlner.train import IGNORE, TrainConfig, Task, collate, plan_epoch  # noqa: E402
+from mtlner.train import Task, TrainConfig, plan_epoch  # noqa: E402
 from mtlner.windows import LABELS  # noqa: E402
 
 

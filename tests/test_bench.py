@@ -3,21 +3,21 @@
 Fast (a tiny random BERT, no corpus); no timing assertions.
 """
 
-import contextlib
 import random
 import sys
 from pathlib import Path
 
 import torch
 
-from mtlner.baseline import evaluate_padded, fixed_batches, padded_collate, plan_epoch_original, predict_padded
-from mtlner.corpus import Document, Sentence
+from mtlner.corpus import Sentence, TaggedDocument
+from mtlner.inference import IGNORE, collate, predict_windows
 from mtlner.model import MultiTaskTagger
-from mtlner.train import IGNORE, Task, TrainConfig, collate, predict
+from mtlner.train import Task, TrainConfig
 from mtlner.windows import Window
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench  # noqa: E402
+from original_procedure import evaluate_padded, fixed_batches, padded_collate, plan_epoch_original, predict_padded  # noqa: E402
 
 H, LAYERS, INTER = 16, 2, 32
 
@@ -85,7 +85,7 @@ def test_padded_and_dynamic_prediction_agree():
     """Padding changes the cost, not the predictions (so the two procedures score the same model alike)."""
     model = _tiny_model()
     windows = [_window(n, doc=i) for i, n in enumerate((5, 12, 30, 7))]
-    dynamic = predict(model, "a", windows, 0, torch.device("cpu"), max_tokens=64, autocast=contextlib.nullcontext)
+    dynamic = [r["a"].labels for r in predict_windows(model, windows, 0, torch.device("cpu"), max_tokens=64)]
     padded = predict_padded(model, "a", windows, 0, 64, 3, torch.device("cpu"))
     assert dynamic == padded
     task = Task("a", "gene", [], windows, windows)
@@ -95,8 +95,8 @@ def test_padded_and_dynamic_prediction_agree():
 
 def test_sentence_windowing_helpers():
     docs = [
-        Document([Sentence(["a", "b"], ["O", "B"]), Sentence(["c"], ["O"])], "d1"),
-        Document([Sentence(["d"], ["O"]), Sentence(["e"], ["B"])], "d2"),
+        TaggedDocument([Sentence(["a", "b"], ["O", "B"]), Sentence(["c"], ["O"])], "d1"),
+        TaggedDocument([Sentence(["d"], ["O"]), Sentence(["e"], ["B"])], "d2"),
     ]
     assert [len(d.sentences) for d in bench.sentence_documents(docs)] == [1, 1, 1, 1]
     assert [len(d.sentences) for d in bench.first_sentences(docs, 3)] == [2, 1]

@@ -8,10 +8,11 @@ import pytest
 import torch
 import yaml
 
-from mtlner.corpus import Document, Sentence
+from mtlner.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
+from mtlner.inference import IGNORE, collate
 from mtlner.model import MultiTaskTagger
-from mtlner.train import IGNORE, Task, TrainConfig, collate, train
+from mtlner.train import TrainConfig, train
 from mtlner.windows import LABEL_ID, SPECIAL, build_windows, word_positions
 
 from conftest import ROOT
@@ -19,7 +20,7 @@ from test_train import _task
 
 
 def _doc(*sentences):
-    return Document([Sentence(t.split(), g.split(), line=i + 1) for i, (t, g) in enumerate(sentences)])
+    return TaggedDocument([Sentence(t.split(), g.split(), line=i + 1) for i, (t, g) in enumerate(sentences)])
 
 
 SENTENCES = (

@@ -1,12 +1,12 @@
 import pytest
 
-from mtlner.corpus import Document, Sentence
+from mtlner.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
 from mtlner.windows import LABEL_ID, SPECIAL, ablate, build_windows, load_windows, save_windows
 
 
 def _doc(*sentences):
-    return Document([Sentence(t.split(), g.split(), line=i + 1) for i, (t, g) in enumerate(sentences)])
+    return TaggedDocument([Sentence(t.split(), g.split(), line=i + 1) for i, (t, g) in enumerate(sentences)])
 
 
 def _check_invariants(windows, docs, tokenizer, max_length):

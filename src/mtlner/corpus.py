@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .errors import UserError
+from .inference import iob_spans
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ class Sentence:
 
 
 @dataclass
-class Document:
+class TaggedDocument:
+    """One document of a prepared corpus: tokenised sentences with B/I/O tags (what
+    :func:`read_conll` reads and :func:`mtlner.windows.build_windows` packs). The raw text with
+    character spans that the HUNER converters read is :class:`mtlner.huner.converters.Document`."""
+
     sentences: list[Sentence] = field(default_factory=list)
     doc_id: str = ""
 
@@ -80,7 +85,7 @@ def _parse_tag(raw: str, path: Path, line_no: int) -> tuple[str, str | None]:
     return match.group("prefix"), match.group("type")
 
 
-def read_conll(path: str | Path) -> tuple[list[Document], ReadReport]:
+def read_conll(path: str | Path) -> tuple[list[TaggedDocument], ReadReport]:
     """Read one split file into documents of sentences with B/I/O tags.
 
     IOBES is converted to IOB2; an ``I`` that does not continue an entity is repaired to ``B``
@@ -91,7 +96,7 @@ def read_conll(path: str | Path) -> tuple[list[Document], ReadReport]:
     if not path.is_file():
         raise UserError(f"corpus file {path} does not exist", hint="check corpora_dir and the task name in the config")
     report = ReadReport(path=str(path))
-    docs: list[Document] = [Document()]
+    docs: list[TaggedDocument] = [TaggedDocument()]
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
@@ -118,7 +123,7 @@ def read_conll(path: str | Path) -> tuple[list[Document], ReadReport]:
             end_sentence()
             doc_id = fields[1] if len(fields) > 2 else ""
             if docs[-1].sentences:
-                docs.append(Document(doc_id=doc_id))
+                docs.append(TaggedDocument(doc_id=doc_id))
             else:
                 docs[-1].doc_id = doc_id
             continue
@@ -157,7 +162,7 @@ def read_conll(path: str | Path) -> tuple[list[Document], ReadReport]:
     return docs, report
 
 
-def write_conll(docs: list[Document], path: str | Path, entity: str) -> None:
+def write_conll(docs: list[TaggedDocument], path: str | Path, entity: str) -> None:
     """Write documents as IOB2 with the task's entity type, atomically."""
     lines: list[str] = []
     for doc in docs:
@@ -170,28 +175,12 @@ def write_conll(docs: list[Document], path: str | Path, entity: str) -> None:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def mention_spans(tags: list[str]) -> list[tuple[int, int]]:
-    """(start, end) word spans, end exclusive, of B/I/O tags (IOB2: an entity is B followed by Is)."""
-    spans = []
-    start = None
-    for i, tag in enumerate(tags):
-        if tag == "B" or (tag == "I" and start is None):
-            if start is not None:
-                spans.append((start, i))
-            start = i
-        elif tag != "I" and start is not None:
-            spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(tags)))
-    return spans
-
-
-def split_stats(docs: list[Document]) -> dict[str, float]:
+def split_stats(docs: list[TaggedDocument]) -> dict[str, float]:
     """Counts for Table 1 and the correlation analysis: mentions (total/unique), tokens, density."""
     sentences = [s for d in docs for s in d.sentences]
     tokens = sum(len(s.tokens) for s in sentences)
-    mentions = [" ".join(s.tokens[a:b]) for s in sentences for a, b in mention_spans(s.tags)]
+    # read_conll repairs an I without a B to B, so every mention of a read corpus is a strict-IOB2 span
+    mentions = [" ".join(s.tokens[a:b]) for s in sentences for a, b, _ in iob_spans(s.tags)]
     return {
         "documents": len(docs),
         "sentences": len(sentences),

@@ -11,7 +11,8 @@
 - ``word_strict`` — the same words, but ``B`` and ``I`` are different labels (a word is right
   only when its tag matches exactly). Stricter than the paper; kept as its own column.
 - ``entity`` — exact span match under strict IOB2 (seqeval ``mode="strict", scheme=IOB2``):
-  an entity is a ``B`` followed by its ``I``s (Table 7).
+  an entity is a ``B`` followed by its ``I``s (Table 7); the spans are
+  :func:`mtlner.inference.iob_spans`, the decoder ``mtlner tag`` and the corpus statistics use.
 
 A word predicted as the special class counts as ``O`` at every level (it is never a mention).
 All three are computed from counts (true positives, predicted, gold) so that results can be
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqeval.scheme import IOB2, Entities
+from .inference import iob_spans
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,9 @@ def word_strict_counts(gold: list[list[str]], predicted: list[list[str]]) -> Cou
     return _word_level(gold, predicted, exact=True)
 
 
-def _typed(sentences: list[list[str]], entity: str) -> list[list[str]]:
-    return [[f"{t}-{entity}" if t in POSITIVE else "O" for t in s] for s in sentences]
-
-
-def entity_spans(sentences: list[list[str]], entity: str = "ENT") -> set[tuple[int, int, int]]:
-    """(sentence, start, end) of every strict-IOB2 entity."""
-    found = Entities(_typed(sentences, entity), IOB2, suffix=False)
-    return {(e.sent_id, e.start, e.end) for sent in found.entities for e in sent}
+def entity_spans(sentences: list[list[str]]) -> set[tuple[int, int, int]]:
+    """(sentence, start, end) of every strict-IOB2 entity, end exclusive."""
+    return {(k, start, end) for k, tags in enumerate(sentences) for start, end, _ in iob_spans(tags)}
 
 
 def entity_counts(gold: list[list[str]], predicted: list[list[str]]) -> Counts:

@@ -6,8 +6,10 @@
 Parameters are counted on the loaded model; disk size is the size of the saved files;
 inference peak memory is measured in a fresh Python process (so earlier allocations do not
 hide it) that loads the model and tags one batch of ``batch`` windows of ``max_length``
-subwords with every head it has: on CPU the growth of the peak resident set size
-(``resource.getrusage``), on CUDA ``torch.cuda.max_memory_allocated``.
+subwords with every head it has, the way ``mtlner tag`` does
+(:func:`mtlner.inference.predict_windows`: bf16 autocast on CUDA, label and probability of
+every subword): on CPU the growth of the peak resident set size (``resource.getrusage``), on
+CUDA ``torch.cuda.max_memory_allocated``.
 
 When the STL model folders were not kept (``save_models.stl: false``, the default), an STL
 model is measured as the MTL folder's encoder with one of its heads, which has exactly the
@@ -69,8 +71,9 @@ def _child(spec: dict) -> dict:
     import torch
     import transformers  # noqa: F401  (imported before the baseline: its own memory is not the model's)
 
+    from .inference import pick_device, predict_windows
     from .model import MultiTaskTagger
-    from .train import pick_device
+    from .windows import Window
 
     device = pick_device(spec["device"])
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
@@ -85,12 +88,10 @@ def _child(spec: dict) -> dict:
     model.to(device).eval()
     length = min(spec["max_length"], model.encoder.config.max_position_embeddings)
     generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, tokenizer.vocab_size, (spec["batch"], length), generator=generator).to(device)
-    mask = torch.ones_like(ids)
-    with torch.inference_mode():
-        hidden = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        for head in model.heads.values():
-            head(hidden).softmax(-1)
+    ids = torch.randint(1000, tokenizer.vocab_size, (spec["batch"], length), generator=generator).tolist()
+    # every subword read as a word: the whole batch's labels and probabilities come back
+    windows = [Window(row, [0] * length, list(range(length)), [length], [""] * length, 0) for row in ids]
+    predict_windows(model, windows, tokenizer.pad_token_id, device, spec["batch"] * length, probabilities=True)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
     else:

@@ -4,10 +4,12 @@ Each input file is one document. Text is split into sentences and tokens with ch
 offsets by the same OpenNLP-like rules the HUNER preprocessing uses
 (:mod:`mtlner.huner.tokenize`), packed into windows of at most ``max_length`` subwords by
 :func:`mtlner.windows.build_windows` (as in training), and every task head of the model tags
-every window. As in evaluation, a word takes the label of its last subword, and an entity is a
-``B`` followed by its ``I`` words (strict IOB2; an ``I`` without a ``B`` starts nothing). An
-entity's score is the mean, over its words, of the softmax probability of the label predicted
-at the word's last subword.
+every window through :mod:`mtlner.inference`, as training scores dev and test (length-sorted
+batches, bf16 autocast on CUDA). As in evaluation, a word takes the label of its last subword
+(its first for a model trained with ``label_subwords: first``), and an entity is a ``B``
+followed by its ``I`` words (strict IOB2, :func:`mtlner.inference.iob_spans`; an ``I`` without
+a ``B`` starts nothing). An entity's score is the mean, over its words, of the softmax
+probability of the label predicted where the word is read.
 
 Outputs (written atomically: an error leaves no output file, never a partial one, and an
 existing output file stays as it was):
@@ -59,12 +61,12 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-from .corpus import Document, Sentence
+from .corpus import Sentence, TaggedDocument
 from .errors import UserError
 from .huner.tokenize import split_sentences, tokenize
+from .inference import iob_spans, pick_device, predict_windows
 from .model import MultiTaskTagger
-from .train import eval_batches
-from .windows import LABEL_ID, LABEL_SUBWORDS, LABELS, SPECIAL, Window, build_windows, word_positions
+from .windows import LABEL_ID, LABEL_SUBWORDS, LABELS, build_windows
 
 log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "conll", "bioc")
@@ -378,49 +380,10 @@ def load_model(folder: str | Path, device: torch.device):
     return model.eval(), tokenizer, meta
 
 
-@torch.inference_mode()
-def predict_windows(model: MultiTaskTagger, windows: list[Window], pad_id: int, device, max_tokens: int, label_subwords: str = "all", progress: bool = False):
-    """Per window, per task: (label id, probability) of every word, read where the model was
-    trained to put it (last subword, or first under ``label_subwords="first"``)."""
-    out: list[dict[str, tuple[list[int], list[float]]] | None] = [None] * len(windows)
-    with _progress(total=len(windows), desc="tag", unit="window", enabled=progress) as bar:
-        for batch in eval_batches(windows, max_tokens):
-            longest = max(len(windows[i].input_ids) for i in batch)
-            ids = torch.full((len(batch), longest), pad_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, i in enumerate(batch):
-                n = len(windows[i].input_ids)
-                ids[row, :n] = torch.tensor(windows[i].input_ids)
-                mask[row, :n] = 1
-            hidden = model.encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-            per_task = {}
-            for task, head in model.heads.items():
-                probs = head(hidden).float().softmax(-1).cpu()
-                best, label = probs.max(-1)
-                per_task[task] = (label, best)
-            for row, i in enumerate(batch):
-                ends = word_positions(windows[i], label_subwords)
-                out[i] = {t: (label[row, ends].tolist(), best[row, ends].tolist()) for t, (label, best) in per_task.items()}
-            bar.update(len(batch))
-    return out
-
-
 def entities(labels: list[int], probs: list[float]) -> list[tuple[int, int, float]]:
-    """Strict IOB2 entities of one sentence: (first word, last word + 1, mean probability)."""
-    found, start = [], None
-
-    def close(end: int) -> None:
-        if start is not None:
-            found.append((start, end, sum(probs[start:end]) / (end - start)))
-
-    for i, label in enumerate(labels):
-        name = LABELS[label] if label != SPECIAL else "O"
-        if name == "I" and start is not None:
-            continue
-        close(i)
-        start = i if name == "B" else None
-    close(len(labels))
-    return found
+    """Strict IOB2 entities of one sentence (:func:`mtlner.inference.iob_spans`): (first word,
+    last word + 1, mean probability of its words' labels)."""
+    return [(start, end, sum(probs[start:end]) / (end - start)) for start, end, _ in iob_spans([LABELS[i] for i in labels])]
 
 
 # --------------------------------------------------------------------------- tagging
@@ -437,13 +400,16 @@ def tag_documents(
     for d in docs:
         flagged = untaggable_tokens(d, tokenizer, max_length - 2, max_token_chars)
         _warn_untaggable(d, flagged)
-        inputs.append(Document([Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, flagged)], d.name))
+        inputs.append(TaggedDocument([Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, flagged)], d.name))
         flagged_per_doc.append(flagged)
     if untaggable is not None:
         untaggable.extend(flagged_per_doc)
     with _transformers_quiet(warnings=False):
         windows = build_windows(inputs, tokenizer, max_length, source="input")
-    predicted = predict_windows(model, windows, tokenizer.pad_token_id, device, max_tokens, label_subwords, progress)
+    with _progress(total=len(windows), desc="tag", unit="window", enabled=progress) as bar:
+        predicted = predict_windows(
+            model, windows, tokenizer.pad_token_id, device, max_tokens, label_subwords=label_subwords, probabilities=True, progress=bar.update,
+        )
     # concatenate word predictions per document (a window holds words of one document, in order)
     per_doc: list[dict[str, tuple[list[int], list[float]]]] = [{t: ([], []) for t in model.tasks} for _ in docs]
     for window, result in zip(windows, predicted):
@@ -477,15 +443,10 @@ def _sentence_records(doc: TextDocument, result, tasks: dict[str, str]) -> list[
 
 
 def _iob(labels: list[int], entity_type: str) -> list[str]:
-    tags, inside = [], False
-    for label in labels:
-        name = LABELS[label] if label != SPECIAL else "O"
-        if name == "B" or (name == "I" and inside):
-            tags.append(f"{name}-{entity_type}")
-            inside = True
-        else:
-            tags.append("O")
-            inside = False
+    """Typed IOB2 tags of one sentence's entities (an ``I`` that continues nothing becomes ``O``)."""
+    tags = ["O"] * len(labels)
+    for start, end, _ in iob_spans([LABELS[i] for i in labels]):
+        tags[start:end] = [f"B-{entity_type}"] + [f"I-{entity_type}"] * (end - start - 1)
     return tags
 
 
@@ -570,8 +531,6 @@ def tag_files(
 
     Checked in this order, before any tagging: the arguments, the output location, every
     input, the model folder. ``progress``: a bar on stderr when it is a terminal."""
-    from .train import pick_device
-
     if fmt not in WRITERS:
         raise UserError(f"unknown output format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
     if not inputs:

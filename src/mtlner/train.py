@@ -40,13 +40,13 @@ from tqdm.auto import tqdm
 
 from .atomic import atomic_path
 from .errors import Preempted, UserError
+from .inference import IGNORE, autocast, collate, pick_device, predict_windows
 from .metrics import LEVELS, scores
 from .model import MultiTaskTagger
 from .trainconfig import SCHEDULES, TrainConfig
-from .windows import LABELS, SPECIAL, Window, word_positions
+from .windows import LABELS, SPECIAL, Window
 
 log = logging.getLogger(__name__)
-IGNORE = -100
 CHECKPOINT_FORMAT = 2  # layout of checkpoint.pt; a checkpoint of another layout is never resumed
 clock = time.monotonic  # decides when a periodic checkpoint is due (tests put a fake clock here)
 
@@ -119,65 +119,11 @@ def plan_epoch(tasks: list[Task], cfg: TrainConfig, rng: random.Random) -> list[
     return round_robin(per_task, cfg.upsample)
 
 
-def collate(windows: list[Window], pad_id: int, device: torch.device, label_subwords: str = "all"):
-    """Pad to the longest window of the batch (dynamic padding); pads are ignored by the loss.
-    With ``label_subwords="first"`` only each word's first subword keeps its label (the others
-    and [CLS]/[SEP] are ignored by the loss, as in Hugging Face's token-classification examples)."""
-    longest = max(len(w.input_ids) for w in windows)
-    ids = torch.full((len(windows), longest), pad_id, dtype=torch.long)
-    labels = torch.full((len(windows), longest), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(windows), longest), dtype=torch.long)
-    for row, w in enumerate(windows):
-        n = len(w.input_ids)
-        ids[row, :n] = torch.tensor(w.input_ids)
-        if label_subwords == "all":
-            labels[row, :n] = torch.tensor(w.labels)
-        else:
-            starts = word_positions(w, "first")
-            labels[row, starts] = torch.tensor([w.labels[i] for i in starts], dtype=torch.long)
-        mask[row, :n] = 1
-    pin = device.type == "cuda"
-    return tuple(t.pin_memory().to(device, non_blocking=True) if pin else t for t in (ids, mask, labels))
-
-
 # --------------------------------------------------------------------------- evaluation
 
 
 def _tags(label_ids: list[int]) -> list[str]:
     return [LABELS[i] if i != SPECIAL else "O" for i in label_ids]
-
-
-def eval_batches(windows: list[Window], max_tokens: int) -> list[list[int]]:
-    """Window indices sorted by length, cut so that each padded batch stays under ``max_tokens``."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    batches, batch = [], []
-    for i in order:
-        if batch and len(windows[i].input_ids) * (len(batch) + 1) > max_tokens:
-            batches.append(batch)
-            batch = []
-        batch.append(i)
-    if batch:
-        batches.append(batch)
-    return batches
-
-
-@torch.inference_mode()
-def predict(
-    model: MultiTaskTagger, task: str, windows: list[Window], pad_id: int, device, max_tokens: int, autocast,
-    progress: bool = False, label_subwords: str = "all",
-):
-    """Word-level predictions for every window: each word's label is read where it was trained
-    (its last subword under the paper's recipe, its first under ``label_subwords="first"``)."""
-    model.eval()
-    predicted: list[list[int] | None] = [None] * len(windows)
-    for batch in progress_bar(eval_batches(windows, max_tokens), f"eval {task}", progress, leave=False):
-        ids, mask, _ = collate([windows[i] for i in batch], pad_id, device)
-        with autocast():
-            logits = model(ids, mask, task)
-        best = logits.argmax(-1).cpu()
-        for row, i in enumerate(batch):
-            predicted[i] = best[row, word_positions(windows[i], label_subwords)].tolist()
-    return predicted
 
 
 def sentences_of(windows: list[Window], word_labels: list[list[int]]):
@@ -192,8 +138,15 @@ def sentences_of(windows: list[Window], word_labels: list[list[int]]):
 
 
 def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, autocast):
+    """Predict ``task``'s ``split`` with the head named ``task.name`` and score it at every metric
+    level: (scores, (gold sentences, predicted sentences)). ``autocast``: a zero-argument factory
+    of the context the forward passes run in (:meth:`Run.autocast`)."""
     windows = getattr(task, split)
-    predicted = predict(model, task.name, windows, pad_id, device, cfg.eval_max_tokens, autocast, cfg.progress, cfg.label_subwords)
+    with progress_bar(None, f"eval {task.name}", cfg.progress, total=len(windows), unit="window", leave=False) as bar:
+        read = predict_windows(
+            model, windows, pad_id, device, cfg.eval_max_tokens, [task.name], label_subwords=cfg.label_subwords, amp=autocast, progress=bar.update,
+        )
+    predicted = [r[task.name].labels for r in read]
     gold = [[w.labels[i] for i in w.word_ends] for w in windows]
     gold_s = sentences_of(windows, gold)
     pred_s = sentences_of(windows, predicted)
@@ -202,14 +155,6 @@ def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, au
 
 
 # --------------------------------------------------------------------------- setup
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} requested but CUDA is not available", hint="set training.device to auto or cpu")
-    return torch.device(name)
 
 
 def ensure_writable(folder: str | Path) -> Path:
@@ -272,9 +217,7 @@ class Run:
 
     def autocast(self):
         """bf16 autocast on CUDA when ``bf16`` is set, nothing otherwise."""
-        if self.cfg.bf16 and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, self.cfg.bf16)
 
     def evaluate(self, task: Task, split: str):
         return evaluate(self.forward, task, split, self.pad_id, self.device, self.cfg, self.autocast)

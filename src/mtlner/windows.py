@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-from .corpus import Document
+from .corpus import TaggedDocument
 from .errors import UserError
 
 LABELS = ("O", "B", "I", "SPECIAL")
@@ -60,7 +60,7 @@ class _Word:
     pieces: list[int]
 
 
-def _tokenize_documents(docs: list[Document], tokenizer) -> list[list[list[_Word]]]:
+def _tokenize_documents(docs: list[TaggedDocument], tokenizer) -> list[list[list[_Word]]]:
     """Subword ids for every word, in one batched call of the fast tokenizer."""
     sentences = [s for d in docs for s in d.sentences]
     encoded = tokenizer([s.tokens for s in sentences], is_split_into_words=True, add_special_tokens=False)
@@ -114,7 +114,7 @@ def _chunk_long_sentence(words: list[_Word], budget: int, where: str) -> list[li
 
 
 def build_windows(
-    docs: list[Document], tokenizer, max_length: int, source: str = "corpus", windowing: str = "pack"
+    docs: list[TaggedDocument], tokenizer, max_length: int, source: str = "corpus", windowing: str = "pack"
 ) -> list[Window]:
     """Pack each document's sentences into windows of at most ``max_length`` subwords
     (``windowing="sentence"``: one sentence, or one piece of a long sentence, per window)."""
