@@ -9,7 +9,12 @@
 #     profiles/slurm --slurm-status-command squeue: every job went through SLURM (scontrol),
 #     the three gpu=1 training jobs never overlapped, and every metrics.json equals the one of a
 #     local run of the same config (same seed, CPU).
-#  3. stops exactly the daemons it started.
+#  3. the same workflow with job groups (profiles/slurm-grouped on top of profiles/slurm), reusing
+#     the SLURM run's outputs: its STL jobs rerun (--forcerun train_stl) and go to SLURM as one
+#     group job (one sbatch instead of one per job) asking for gpu=1, the sum of the members'
+#     time limits and the largest of their memory/CPUs; the group job's log names its members;
+#     every metrics.json again equals the local run's (tests/slurm/slurm_jobs.py grouped).
+#  4. stops exactly the daemons it started.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -36,8 +41,9 @@ cleanup() {
     if [[ -n $local_pid ]]; then kill "$local_pid" 2>/dev/null || true; wait "$local_pid" 2>/dev/null || true; fi
     ci/slurm/stop.sh
     # plain closing line for CI (after the daemons are gone): sbatch/gres, executor smoke,
-    # gpu_share packing, workflow via SLURM, metrics equal to the local run
-    if [[ $passed == 1 ]]; then echo "test_slurm: 5 passed, 0 failed"; else echo "test_slurm: FAILED"; fi
+    # gpu_share packing, workflow via SLURM, metrics equal to the local run, grouped run's
+    # submissions and requests, grouped run's metrics equal to the local run
+    if [[ $passed == 1 ]]; then echo "test_slurm: 7 passed, 0 failed"; else echo "test_slurm: FAILED"; fi
 }
 trap cleanup EXIT
 
@@ -50,6 +56,8 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/mtlner-slurm-wf.XXXXXX")
 sed "s|@ROOT@|$ROOT|g" tests/slurm/ci_config.yaml > "$W/config.yaml"
 TARGET=results/summary/metrics.csv
 common=(--snakefile "$ROOT/Snakefile" --configfile "$W/config.yaml")
+slurm_flags=(--slurm-status-command squeue --slurm-no-account --slurm-keep-successful-logs
+    --slurm-init-seconds-before-status-checks 1 --jobs 4 --retries 0)
 
 # the local reference run goes on beside the SLURM run (one core; the SLURM run mostly waits
 # between status checks)
@@ -57,9 +65,7 @@ t1=$(date +%s)
 "$SNAKEMAKE" "${common[@]}" --directory "$W/local" --cores 1 "$TARGET" > "$W/local.log" 2>&1 &
 local_pid=$!
 if ! "$SNAKEMAKE" "${common[@]}" --directory "$W/slurm" --profile "$ROOT/profiles/slurm" \
-        --slurm-status-command squeue --slurm-no-account --slurm-keep-successful-logs \
-        --slurm-init-seconds-before-status-checks 1 --jobs 4 --retries 0 \
-        "$TARGET" > "$W/slurm.log" 2>&1; then
+        "${slurm_flags[@]}" "$TARGET" > "$W/slurm.log" 2>&1; then
     tail -60 "$W/slurm.log"
     for f in "$W"/slurm/.snakemake/slurm_logs/*/*/*.log "$W"/slurm/results/logs/*/*.log; do
         [[ -f $f ]] && { echo "--- $f"; tail -20 "$f"; }
@@ -74,11 +80,38 @@ if grep -q "^localrule " "$W/slurm.log"; then
     grep "^localrule " "$W/slurm.log"; log "FAIL: some jobs ran locally"; exit 1
 fi
 
+# ---- 3. the STL jobs again, grouped (profiles/slurm-grouped), while the local run finishes ------
+# A copy of the SLURM run's folder: corpora, windows and the MTL job are reused; only the STL
+# jobs (and collect, downstream of them) run again.
+t2=$(date +%s)
+cp -a "$W/slurm" "$W/grouped"
+rm -rf "$W/grouped/.snakemake/slurm_logs"
+if ! "$SNAKEMAKE" "${common[@]}" --directory "$W/grouped" --profile "$ROOT/profiles/slurm" \
+        --workflow-profile "$ROOT/profiles/slurm-grouped" --forcerun train_stl \
+        "${slurm_flags[@]}" "$TARGET" > "$W/grouped.log" 2>&1; then
+    tail -60 "$W/grouped.log"
+    for f in "$W"/grouped/.snakemake/slurm_logs/*/*.log "$W"/grouped/.snakemake/slurm_logs/*/*/*.log; do
+        [[ -f $f ]] && { echo "--- $f"; tail -30 "$f"; }
+    done
+    log "FAIL: grouped workflow through SLURM"; exit 1
+fi
+log "STL jobs grouped through SLURM: $(( $(date +%s) - t2 ))s"
+"$PYTHON" tests/slurm/slurm_jobs.py check "$W/grouped.log" --min-jobs 2 --min-gpu-jobs 1 \
+    || { log "FAIL: SLURM job checks (grouped run)"; exit 1; }
+if grep -q "^localrule " "$W/grouped.log"; then
+    grep "^localrule " "$W/grouped.log"; log "FAIL: the grouped run ran jobs locally"; exit 1
+fi
+"$PYTHON" tests/slurm/slurm_jobs.py grouped "$W/slurm.log" "$W/grouped.log" --group stl_pack \
+    --rules train_stl train_stl_from_mtl train_baseline --json "$W/grouped_jobs.json" \
+    || { log "FAIL: grouped submissions/requests"; exit 1; }
+
 local_rc=0; wait "$local_pid" || local_rc=$?; local_pid=
 [[ $local_rc == 0 ]] || { tail -40 "$W/local.log"; log "FAIL: local run"; exit 1; }
 log "same workflow locally (alongside): done $(( $(date +%s) - t1 ))s after the start"
 "$PYTHON" tests/slurm/compare_metrics.py "$W/slurm/results" "$W/local/results" \
     || { log "FAIL: SLURM and local metrics differ"; exit 1; }
+"$PYTHON" tests/slurm/compare_metrics.py "$W/grouped/results" "$W/local/results" \
+    || { log "FAIL: grouped SLURM and local metrics differ"; exit 1; }
 
 log "PASSED in $(( $(date +%s) - t0 ))s (work dir $W)"
 passed=1

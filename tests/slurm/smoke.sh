@@ -49,7 +49,7 @@ ls "$W"/.snakemake/slurm_logs/rule_gpu_job/*/*.log >/dev/null || fail "no plugin
 log "snakemake --executor slurm: OK ($W)"
 
 # ---- 3. gpu_share on SLURM: K small GPU jobs packed into one SLURM job on one GPU ---------------
-# (the opt-in block at the end of profiles/slurm/config.yaml, with K=3)
+# (the settings of profiles/slurm-grouped, with K=3; ci/slurm/test_slurm.sh runs that profile itself on the real workflow)
 P="$W/pack"; mkdir -p "$P"
 cat > "$P/Snakefile" <<'SMK'
 rule all:
