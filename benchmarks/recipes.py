@@ -10,9 +10,10 @@ one command, through the same CLI the workflow's rules call (``mtlner prepare``,
    a run of consecutive sentences, which ``pack`` windows keep together);
 2. round "equal epochs": ours and the standard recipe, both ``--epochs E``, side by side, one
    torch thread each, so both see the same machine load;
-3. round "equal wall time": ours again with as many epochs as fit in the standard recipe's
-   training time from round 1 (at least E), side by side with the standard recipe again (its
-   scores are the same, deterministic; its time is measured again under the same load).
+3. round "equal wall time": the recipe that was faster in round 1 runs again with as many
+   epochs as the slower one's time allows, side by side with the other (conservative for ours:
+   ours gets floor(E x t_standard / t_ours) epochs when it is faster, the standard recipe
+   ceil(E x t_ours / t_standard) when ours is slower, so ours never has more time).
 
 Every job's metrics.json is kept; the summary (scores, seconds, steps, the machine's load) is
 written as JSON. Seconds are the jobs' own ``train_seconds`` (training + dev evaluation, wall);
@@ -78,13 +79,17 @@ def mtlner(*args: str) -> list[str]:
     return [sys.executable, "-m", "mtlner.cli", *args]
 
 
-def run_side_by_side(jobs: dict[str, list[str]], logs: Path) -> dict[str, float]:
-    """Start every job at once; wait for all; fail loudly with the log of a failed one."""
-    started, procs = time.perf_counter(), {}
+def run_side_by_side(jobs: dict[str, list[str]], logs: Path, reuse: bool = False) -> dict[str, float | None]:
+    """Start every job at once; wait for all; fail loudly with the log of a failed one. With
+    ``reuse``, a job whose metrics.json exists (from an earlier run of this script on the same
+    work folder) is not run again; its wall seconds are then None."""
+    started, procs, walls = time.perf_counter(), {}, {}
     for name, cmd in jobs.items():
+        if reuse and (Path(cmd[cmd.index("--out-dir") + 1]) / "metrics.json").is_file():
+            walls[name] = None
+            continue
         log = (logs / f"{name}.log").open("w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env()), log)
-    walls = {}
     for name, (proc, log) in procs.items():
         rc = proc.wait()
         log.close()
@@ -122,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mtlner-recipes"))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "recipes.json")
+    parser.add_argument("--reuse", action="store_true", help="keep jobs already run in --work (not re-timed)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="summary JSON (default benchmarks/results/recipes-<corpus>-<train>.json)")
     args = parser.parse_args(argv)
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"recipes-{args.corpus}-{args.train}.json"
 
     source = args.corpora / args.corpus
     if not source.is_dir():
@@ -149,26 +157,29 @@ def main(argv: list[str] | None = None) -> int:
     loads = {"before": os.getloadavg()[0]}
     e = args.epochs
     walls1 = run_side_by_side({f"ours_{e}ep": job(OURS, f"ours_{e}ep", e),
-                               f"standard_{e}ep": job(STANDARD, f"standard_{e}ep", e)}, logs)
+                               f"standard_{e}ep": job(STANDARD, f"standard_{e}ep", e)}, logs, args.reuse)
     loads["after_equal_epochs"] = os.getloadavg()[0]
     ours1, std1 = summarise(work / f"ours_{e}ep", args.corpus), summarise(work / f"standard_{e}ep", args.corpus)
-    # as many epochs as the standard recipe's time buys ours (never fewer than E)
-    equal_epochs = max(e, math.floor(e * std1["train_seconds"] / ours1["train_seconds"]))
+    # equal wall time, conservatively for ours: the faster recipe gets more epochs, but never
+    # more time than the slower one had (ours: floor), the standard one at least as much (ceil)
     rounds = {"equal_epochs": {"ours": ours1, "standard": std1, "job_wall_seconds": walls1}}
-    if equal_epochs > e:
-        name = f"ours_{equal_epochs}ep"
-        walls2 = run_side_by_side({name: job(OURS, name, equal_epochs),
-                                   f"standard_{e}ep_again": job(STANDARD, f"standard_{e}ep_again", e)}, logs)
+    ratio = std1["train_seconds"] / ours1["train_seconds"]
+    ours_epochs, std_epochs = (max(e, math.floor(e * ratio)), e) if ratio >= 1 else (e, math.ceil(e / ratio))
+    if (ours_epochs, std_epochs) != (e, e):
+        names = {"ours": f"ours_{ours_epochs}ep_equal_time", "standard": f"standard_{std_epochs}ep_equal_time"}
+        walls2 = run_side_by_side({names["ours"]: job(OURS, names["ours"], ours_epochs),
+                                   names["standard"]: job(STANDARD, names["standard"], std_epochs)}, logs)
         loads["after_equal_time"] = os.getloadavg()[0]
-        rounds["equal_wall_time"] = {"ours": summarise(work / name, args.corpus),
-                                     "standard": summarise(work / f"standard_{e}ep_again", args.corpus),
-                                     "job_wall_seconds": walls2}
+        rounds["equal_wall_time"] = {side: summarise(work / name, args.corpus) for side, name in names.items()}
+        rounds["equal_wall_time"]["job_wall_seconds"] = walls2
     summary = {
         "corpus": args.corpus, "entity": entity, "sentences": sizes, "max_length": args.max_length,
         "seed": args.seed, "encoder": "packaged:minilm", "threads_per_job": 1,
         "recipes": {"ours": OURS, "standard": STANDARD}, "rounds": rounds,
         "load_average_1min": loads, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
