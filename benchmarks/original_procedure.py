@@ -111,6 +111,7 @@ def train_original(
         train_seconds = time.perf_counter() - started
         eval_started = time.perf_counter()
         dev = {t.name: evaluate_padded(model, t, "dev", pad_id, max_length, cfg.batch_size, device) for t in tasks}
+        test_started = time.perf_counter()
         test = {t.name: evaluate_padded(model, t, "test", pad_id, max_length, cfg.batch_size, device) for t in tasks}
         eval_seconds = time.perf_counter() - eval_started
         score = _selection_score(dev, cfg.selection_metric)
@@ -119,7 +120,9 @@ def train_original(
             "train_loss": sum(losses) / max(1, len(losses)),
             "steps": len(plan),
             "train_seconds": train_seconds,
-            "eval_seconds": eval_seconds,
+            "eval_seconds": eval_seconds,  # dev + test
+            "test_seconds": eval_started + eval_seconds - test_started,
+            "checkpoint_seconds": 0.0,
             "dev_selection_score": score,
             "dev": {name: {lvl: r[lvl]["f1"] for lvl in ("word", "entity")} for name, r in dev.items()},
             "test": {name: {lvl: r[lvl]["f1"] for lvl in ("word", "entity")} for name, r in test.items()},
@@ -128,5 +131,7 @@ def train_original(
         if score > best["score"]:
             best = {"score": score, "epoch": epoch, "test": record["test"]}
         if checkpoint_dir is not None:
+            saved = time.perf_counter()
             torch.save(model.state_dict(), Path(checkpoint_dir) / f"checkpoint_{epoch}.pt")
+            record["checkpoint_seconds"] = time.perf_counter() - saved
     return {"best_epoch": best["epoch"], "dev_selection_score": best["score"], "history": history, "best_test": best.get("test")}
