@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         if not problems:
             print(f"OK: {summary['ungrouped_rule_submissions']} submissions of {'/'.join(args.rules)} became "
                   f"{summary['group_submissions']} of group {args.group} "
-                  f"({summary['ungrouped_submissions']} -> {summary['grouped_submissions']} for the jobs rerun)")
+                  f"(sbatch calls: {summary['ungrouped_submissions']} in the whole ungrouped run, "
+                  f"{summary['grouped_submissions']} in the grouped rerun)")
         return 1 if problems else 0
 
     with open(args.logfile, encoding="utf-8", errors="replace") as fh:
