@@ -114,3 +114,125 @@ def test_sentence_batches_hold_the_same_padded_tokens_as_512_batches():
     assert bench.batch_size_for("512", 4) == 4
     assert bench.batch_size_for("sentence", 4) * bench.SENTENCE_MAX_LENGTH == 4 * 512
     assert bench.batch_size_for("sentence", 4, 10) == 10
+
+
+# --------------------------------------------------------------------------- repeats, spread, raw JSON
+
+
+def _result(proc, windowing="512", repeat=0, epoch_s=10.0, steady=4.0, cpu=20.0, train_s=5.0, tokens=1000):
+    """A fake run: ``epoch_s`` seconds per epoch over 2 epochs, the rest fixed."""
+    return bench.Result(
+        windowing, proc, steps=3, run_seconds=2 * epoch_s, train_seconds=train_s, eval_seconds=1.0, final_test_seconds=0.0,
+        train_tokens=tokens, padded_tokens=tokens + 100, eval_tokens=500, flops=1e9, padded_flops=1.1e9, peak_mib=100.0,
+        dev_f1=[0.1, 0.2], best_epoch=2, test_f1=0.3, cpu_seconds=cpu, work_flops=2e9 if proc == "original" else 1e9,
+        steady_seconds=steady, repeat=repeat,
+    )  # fmt: skip
+
+
+def test_run_order_interleaves_procedures_and_alternates_which_goes_first():
+    order = bench.run_order(3, ["512", "sentence"])
+    assert len(order) == 3 * 2 * 2
+    # every repeat runs each windowing's two procedures back to back, before the next repeat
+    assert [r for r, _, _ in order] == [0] * 4 + [1] * 4 + [2] * 4
+    assert [(w, p) for _, w, p in order[:4]] == [("512", "original"), ("512", "mtlner"), ("sentence", "mtlner"), ("sentence", "original")]
+    firsts = [order[i][2] for i in range(0, len(order), 2)]  # who goes first in each pair
+    assert firsts == ["original", "mtlner", "mtlner", "original", "original", "mtlner"]
+    for i in range(0, len(order), 2):
+        assert order[i][:2] == order[i + 1][:2] and {order[i][2], order[i + 1][2]} == {"original", "mtlner"}
+    assert bench.run_order(1, ["sentence"]) == [(0, "sentence", "original"), (0, "sentence", "mtlner")]
+
+
+def test_spread_is_median_and_min_max_of_the_finite_values():
+    assert bench.spread([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+    assert bench.spread([4.0, 1.0, 2.0, 3.0])["median"] == 2.5
+    assert bench.spread([1.0, float("nan"), None])["n"] == 1
+    empty = bench.spread([])
+    assert empty["n"] == 0 and empty["median"] != empty["median"]  # NaN
+    assert bench.fmt_spread(bench.spread([1.5, 1.0, 2.0]), unit="x") == "1.50x [1.00x-2.00x]"
+    assert bench.fmt_spread(bench.spread([1.19, 1.19]), unit="x") == "1.19x"
+    assert bench.fmt_spread(bench.spread([])) == "n/a"
+
+
+def test_summary_pairs_each_repeat_and_reports_the_spread_of_every_ratio():
+    results = []
+    for repeat, (o, m) in enumerate([(10.0, 5.0), (12.0, 4.0), (9.0, 9.0)]):  # whole-run ratios 2, 3, 1
+        results.append(_result("original", repeat=repeat, epoch_s=o, steady=8.0, cpu=30.0, train_s=10.0))
+        results.append(_result("mtlner", repeat=repeat, epoch_s=m, steady=2.0 * (repeat + 1), cpu=15.0, train_s=5.0))
+    summary = bench.summarize(results, peak=1e9)["512"]
+    ratios = summary["ratios"]
+    assert ratios["epoch_speedup"] == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+    assert ratios["steady_speedup"] == {"median": 2.0, "min": 8.0 / 6.0, "max": 4.0, "n": 3}
+    assert ratios["cpu_seconds_ratio"]["median"] == 2.0 and ratios["tok_s_ratio"]["median"] == 2.0
+    assert ratios["work_ratio"] == {"median": 2.0, "min": 2.0, "max": 2.0, "n": 3}
+    mine = summary["procedures"]["mtlner"]
+    assert mine["runs"] == 3 and mine["train_tok_s"]["median"] == 200.0
+    assert mine["mfu"]["median"] == 1e9 / 5.0 / 1e9  # useful FLOPs / train seconds / peak
+    # an unpaired run (an interrupted command) counts for its procedure, not for the ratios
+    summary = bench.summarize(results + [_result("original", repeat=3, epoch_s=100.0)], peak=1e9)["512"]
+    assert summary["ratios"]["epoch_speedup"]["n"] == 3 and summary["procedures"]["original"]["runs"] == 4
+    table = bench.fmt_table(results, 1e9)
+    assert "2.00x [1.00x-3.00x]" in table and table.count("\n") == 3
+
+
+def test_split_limits_cut_dev_and_test_to_the_training_fraction():
+    totals = {"train": 2000, "dev": 500, "test": 1000}
+    assert bench.split_limits(totals, None, None) == {"train": None, "dev": None, "test": None}
+    assert bench.split_limits(totals, 100, None) == {"train": 100, "dev": 25, "test": 50}
+    assert bench.split_limits(totals, None, 200) == {"train": None, "dev": 200, "test": 200}
+    assert bench.split_limits(totals, 5000, None) == {"train": None, "dev": None, "test": None}  # more than there is: whole
+    whole = bench.data_label("c", totals, bench.split_limits(totals, None, None))
+    assert "train whole (2000 sentences)" in whole and "SUBSET" not in whole
+    assert "train first 100 of 2000 sentences" in bench.data_label("c", totals, bench.split_limits(totals, 100, None))
+
+
+def test_bench_writes_every_raw_run_machine_commit_and_data_to_json(tmp_path, monkeypatch):
+    """main() end to end with the training, the corpus and the peak faked: no timing asserted."""
+    import json
+
+    docs = [TaggedDocument([Sentence(["a", "b"], ["O", "B"]) for _ in range(10)], "d1")]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "train.tsv").write_text("")
+    calls = []
+
+    def fake_runner(proc):
+        def run(task, tokenizer, cfg, max_length, device, memory, workdir):
+            calls.append((proc, max_length, len(task.train)))
+            return _result(proc, bench.max_length_label(max_length), epoch_s=10.0 if proc == "original" else 5.0)
+
+        return run
+
+    monkeypatch.setattr(bench, "matmul_peak", lambda device: 2e9)
+    monkeypatch.setattr(bench, "load_tokenizer", lambda name: None)
+    monkeypatch.setattr(bench, "read_conll", lambda path: (docs, None))
+    monkeypatch.setattr(bench, "windows_for", lambda d, tok, windowing: [_window(6) for s in d for _ in s.sentences])
+    monkeypatch.setattr(bench, "padding_equivalence", lambda *a: 0.0)
+    monkeypatch.setattr(bench, "run_original", fake_runner("original"))
+    monkeypatch.setattr(bench, "run_mtlner", fake_runner("mtlner"))
+    out = tmp_path / "results" / "bench.json"
+    argv = ["--corpora-dir", str(tmp_path), "--corpus", "c", "--repeats", "2", "--sentences", "4", "--out", str(out)]
+    assert bench.main(argv) == 0
+
+    data = json.loads(out.read_text())
+    assert data["complete"] is True and not list(out.parent.glob(".*tmp"))  # renamed into place, no temporary left
+    assert [c[0] for c in calls] == [o["procedure"] for o in data["order"]] == [r["procedure"] for r in data["runs"]]
+    assert {"commit", "dirty"} <= set(data["git"]) and {"python", "torch", "threads", "cores"} <= set(data["machine"])
+    assert data["peak_flops"] == {"start": 2e9, "end": 2e9, "used": 2e9}
+    assert data["data"]["whole_training_split"] is False and "first 4 of 10" in data["data"]["label"]
+    assert data["data"]["splits"]["train"]["sentences_used"] == 4 and calls[0][2] == 4
+    assert len(data["runs"]) == 8
+    for run in data["runs"]:
+        for key in (
+            "repeat", "position", "procedure", "windowing", "epoch_train_seconds", "epoch_eval_seconds", "epoch_seconds",
+            "test_seconds", "checkpoint_seconds", "train_tokens", "padded_tokens", "flops", "padded_flops", "peak_mib",
+            "cpu_seconds", "load_before", "load_after", "started_utc", "mfu", "mfu_vs_start_peak", "mfu_vs_end_peak",
+        ):  # fmt: skip
+            assert key in run, key
+    assert [r["repeat"] for r in data["runs"]] == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert data["summary"]["512"]["ratios"]["epoch_speedup"]["median"] == 2.0
+    assert set(data["summary"]) == {"512", "sentence (<= 128)"}
+
+
+def test_default_output_is_named_after_the_device():
+    assert bench.default_out(torch.device("cpu")) == bench.RESULTS_DIR / "bench-cpu.json"
+    assert bench.parse_args([]).repeats == 3 and bench.parse_args([]).sentences == 0  # whole split by default
+    assert bench.parse_args(["--sentences", "50", "--full"]).sentences == 0
