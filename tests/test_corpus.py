@@ -8,7 +8,8 @@ from mtlner.errors import UserError
 
 
 def test_reads_documents_sentences_and_normalises_types(tmp_path):
-    text = "-DOCSTART-\tO\n\n" + conll("IL-2/B-Gene induces/O p53/B-Gene ./O", "nothing/O here/O") + "\n-DOCSTART-\tO\n\n" + conll("HeLa/B-CL cells/I-CL")
+    text = "-DOCSTART-\tO\n\n" + conll("IL-2/B-Gene induces/O p53/B-Gene ./O", "nothing/O here/O")
+    text += "\n-DOCSTART-\tO\n\n" + conll("HeLa/B-CL cells/I-CL")
     docs, report = read_conll(write(tmp_path / "train.tsv", text))
     assert len(docs) == 2
     assert [s.tokens for s in docs[0].sentences] == [["IL-2", "induces", "p53", "."], ["nothing", "here"]]

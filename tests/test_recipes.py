@@ -1,12 +1,8 @@
-"""The recipe keys: sentence windows, which subwords carry the loss, the step budget, and the
-schema's training keys matching TrainConfig."""
-
-from dataclasses import fields
-from pathlib import Path
+"""The recipe keys: sentence windows, which subwords carry the loss, the step budget (the
+schema's training keys matching TrainConfig: tests/test_config_schema.py)."""
 
 import pytest
 import torch
-import yaml
 
 from mtlner.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
@@ -15,7 +11,6 @@ from mtlner.model import MultiTaskTagger
 from mtlner.train import TrainConfig, train
 from mtlner.windows import LABEL_ID, SPECIAL, build_windows, word_positions
 
-from conftest import ROOT
 from test_train import _task
 
 
@@ -66,13 +61,6 @@ def test_unknown_recipe_values_are_clear_errors():
         TrainConfig(label_subwords="last")
     with pytest.raises(UserError, match="scheduler 'cosine' is unknown"):
         TrainConfig(scheduler="cosine")
-
-
-def test_schema_training_keys_are_the_train_config_fields():
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    keys = set(schema["$defs"]["training"]["properties"])
-    # seed comes from the seeds list, not from the training section
-    assert keys == {f.name for f in fields(TrainConfig)} - {"seed"}
 
 
 @pytest.mark.slow

@@ -40,7 +40,8 @@ def _disk_mb(path: Path) -> float:
 def _check_model(folder: Path) -> None:
     for needed in ("model.json", "heads.pt", "encoder"):
         if not (folder / needed).exists():
-            raise UserError(f"{folder} is not a saved model: {needed} is missing", hint="point to a model/ folder the workflow wrote (save_models in the config)")
+            raise UserError(f"{folder} is not a saved model: {needed} is missing",
+                hint="point to a model/ folder the workflow wrote (save_models in the config)")
 
 
 def measure_inference(model_dir: str | Path, heads: int | None, max_length: int, batch: int, device: str) -> dict:

@@ -281,7 +281,8 @@ def _check_meta(path: Path) -> dict:
         )
     labels = meta.get("labels")
     if labels is not None and list(labels) != list(LABELS):
-        raise UserError(f"{path}: the model's labels are {labels}, this mtlner reads {list(LABELS)}", hint="tag with the mtlner version that trained the model")
+        raise UserError(f"{path}: the model's labels are {labels}, this mtlner reads {list(LABELS)}",
+            hint="tag with the mtlner version that trained the model")
     max_length = meta.get("max_length")
     if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 8):
         raise UserError(f"{path}: max_length {max_length!r} is not a window size (an integer of at least 8)", hint=_RECOPY)
@@ -342,13 +343,15 @@ def check_model_folder(folder: str | Path) -> dict:
     """Every part of a saved model folder, checked before the (slow) encoder is loaded; returns model.json."""
     folder = Path(folder)
     if not folder.exists():
-        raise UserError(f"model folder {folder} does not exist", hint="point --model to a model/ folder the workflow wrote, e.g. results/mtl/all/ablation_0.0/seed_1/model")
+        raise UserError(f"model folder {folder} does not exist",
+            hint="point --model to a model/ folder the workflow wrote, e.g. results/mtl/all/ablation_0.0/seed_1/model")
     if not folder.is_dir():
         raise UserError(f"--model {folder} is a file, not a model folder", hint="give the folder that holds encoder/, heads.pt and model.json")
     for needed in ("model.json", "heads.pt", "encoder"):
         if not (folder / needed).exists():
             inner = folder / "model"
-            hint = f"did you mean --model {inner}?" if (inner / "model.json").is_file() else "point --model to a model/ folder the workflow wrote (encoder/, heads.pt, model.json)"
+            wrote = "point --model to a model/ folder the workflow wrote (encoder/, heads.pt, model.json)"
+            hint = f"did you mean --model {inner}?" if (inner / "model.json").is_file() else wrote
             raise UserError(f"{folder / needed} is missing: {folder} is not a saved model", hint=hint)
     meta = _check_meta(folder / "model.json")
     hidden = _check_encoder_folder(folder / "encoder")
@@ -437,7 +440,8 @@ def _sentence_records(doc: TextDocument, result, tasks: dict[str, str]) -> list[
                 found.append({"task": task, "type": entity_type, "start": start, "end": end, "text": doc.text[start:end], "score": round(score, 4)})
         found.sort(key=lambda e: (e["start"], e["end"], e["task"]))
         tags = {task: _iob(result[task][0][offset : offset + n], tasks[task]) for task in tasks}
-        records.append({"document": doc.name, "sentence": index, "start": s_start, "end": s_end, "text": doc.text[s_start:s_end], "entities": found, "_tokens": spans, "_tags": tags})
+        records.append({"document": doc.name, "sentence": index, "start": s_start, "end": s_end,
+            "text": doc.text[s_start:s_end], "entities": found, "_tokens": spans, "_tags": tags})
         offset += n
     return records
 

@@ -14,7 +14,7 @@ cached, so ablation levels and epochs reuse them.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
