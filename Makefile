@@ -1,7 +1,8 @@
 # make demo   set up .venv and run the whole workflow offline on the demo corpus
 # make test   set up .venv and run the test suite
 # make lint   snakemake --lint (default and demo config), snakefmt --check, ruff check
-# make bench  speed benchmark on a real corpus (see BENCHMARKS.md)
+# make bench  speed benchmark on a whole real training split, 3 interleaved repeats, raw JSON in
+#             benchmarks/results/ (see BENCHMARKS.md; on a 2-core CPU: BENCH_ARGS="--sentences 100")
 # make reference  the paper's design on 8 of its own HUNER tasks (docs/reference/)
 
 PYTHON ?= python3

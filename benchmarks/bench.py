@@ -433,12 +433,14 @@ def machine_description(device: torch.device) -> dict:
 
 
 def git_description(root: Path = ROOT) -> dict:
-    """The commit measured, and whether src/ or benchmarks/ differ from it."""
-    info = {"commit": None, "dirty": None}
+    """The commit measured (read when the command starts, before any code runs), and which files
+    under src/ or benchmarks/ differ from it."""
+    info = {"commit": None, "dirty": None, "dirty_paths": []}
     with contextlib.suppress(Exception):
         info["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         status = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks"], cwd=root, capture_output=True, text=True, check=True)
-        info["dirty"] = bool(status.stdout.strip())
+        info["dirty_paths"] = [line[3:] for line in status.stdout.splitlines() if line.strip()]
+        info["dirty"] = bool(info["dirty_paths"])
     return info
 
 
@@ -602,6 +604,7 @@ def write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
         with os.fdopen(fd, "w") as f:
             json.dump(_jsonable(payload), f, indent=2, allow_nan=False)
             f.write("\n")
@@ -658,7 +661,7 @@ def main(argv=None) -> int:
     global ENCODER
     ENCODER = args.encoder
 
-    started, started_utc = time.perf_counter(), utc_now()
+    started, started_utc, git = time.perf_counter(), utc_now(), git_description()
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     device = pick_device(args.device)
     out_path = args.out or default_out(device)
@@ -739,7 +742,7 @@ def main(argv=None) -> int:
             "wall_seconds": time.perf_counter() - started,
             "command": [Path(sys.executable).name, *sys.argv] if argv is None else ["bench.py", *argv],
             "args": {k: str(v) for k, v in vars(args).items()},
-            "git": git_description(),
+            "git": git,
             "machine": machine,
             "device": str(device),
             "peak_flops": peaks,

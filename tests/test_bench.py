@@ -215,7 +215,7 @@ def test_bench_writes_every_raw_run_machine_commit_and_data_to_json(tmp_path, mo
     data = json.loads(out.read_text())
     assert data["complete"] is True and not list(out.parent.glob(".*tmp"))  # renamed into place, no temporary left
     assert [c[0] for c in calls] == [o["procedure"] for o in data["order"]] == [r["procedure"] for r in data["runs"]]
-    assert {"commit", "dirty"} <= set(data["git"]) and {"python", "torch", "threads", "cores"} <= set(data["machine"])
+    assert {"commit", "dirty", "dirty_paths"} <= set(data["git"]) and {"python", "torch", "threads", "cores"} <= set(data["machine"])
     assert data["peak_flops"] == {"start": 2e9, "end": 2e9, "used": 2e9}
     assert data["data"]["whole_training_split"] is False and "first 4 of 10" in data["data"]["label"]
     assert data["data"]["splits"]["train"]["sentences_used"] == 4 and calls[0][2] == 4
