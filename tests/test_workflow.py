@@ -111,6 +111,8 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     baseline = json.loads((results / "baseline/gene_demo_a/ablation_0.0/seed_1/metrics.json").read_text())
     assert baseline["kind"] == "baseline" and baseline["config"]["label_subwords"] == "first"
     assert baseline["config"]["scheduler"] == "linear" and baseline["epochs"] == 1
+    # batches of 16 sentences are not split by the paper recipe's 512-subword budget
+    assert baseline["config"]["batch_size"] == 16 and baseline["config"]["max_tokens"] == 16 * 64
     caches = {json.loads(p.read_text())["windowing"]: p.parent.parent.name for p in results.glob("windows/*/gene_demo_a/stats.json")}
     assert set(caches) == {"pack", "sentence"} and caches["pack"] != caches["sentence"]
     recipes = (results / "tables" / "recipes.csv").read_text().splitlines()
