@@ -1,18 +1,24 @@
 """Cross-corpus transfer (mtlner.crosscorpus): heads scored on other same-type tasks' test splits."""
 
 import json
+import math
+import re
+import shutil
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
+import yaml
 
 from mtlner.cli import main
-from mtlner.crosscorpus import Target, cross_corpus_table, cross_test, evaluator, pairs, write_cross_corpus
+from mtlner.crosscorpus import Target, cross_corpus_table, cross_test, evaluator, heat_map, pairs, write_cross_corpus
 from mtlner.errors import UserError
 from mtlner.train import Task, TrainConfig
 from mtlner.windows import LABEL_ID, LABELS, SPECIAL, Window
 
-from conftest import DEMO_CORPORA
+from conftest import DEMO_CORPORA, ROOT
 
 GENE_B, GENE_I = 7, 8  # subword ids the toy model tags B and I; every other id is O
 
@@ -155,3 +161,127 @@ def test_train_cross_tests_an_mtl_jobs_heads_after_its_test_pass(tmp_path, capsy
     assert rows[("gene_demo_a", "copy_of_a")]["test"] == metrics["tasks"]["gene_demo_a"]["test"]
     assert rows[("gene_demo_b", "copy_of_a")]["test"] == rows[("gene_demo_b", "gene_demo_a")]["test"]
     assert rows[("gene_demo_a", "gene_demo_b")]["test_windows"] > 0
+
+
+def test_table_and_heat_map_give_an_evaluation_only_target_a_column_of_its_own(tmp_path):
+    # "t" is no job's task (config cross_corpus_targets): scored by a's and b's heads, never trained
+    paths = [
+        _metrics(tmp_path, "stl", {"a": 0.8}, [("a", "b", 0.5), ("a", "t", 0.4)]),
+        _metrics(tmp_path, "stl", {"b": 0.7}, [("b", "a", 0.6), ("b", "t", 0.2)]),
+    ]
+    table = cross_corpus_table(paths).set_index(["source", "target"])
+    assert len(table) == 4
+    at = table.loc[("a", "t")]
+    assert bool(at["evaluation_only"]) and at["f1"] == 0.4 and at["drop"] == pytest.approx(0.4)
+    assert math.isnan(at["target_in_corpus_f1"])  # no job trains on t
+    assert not table.loc[("a", "b"), "evaluation_only"] and table.loc[("a", "b"), "target_in_corpus_f1"] == 0.7
+    figure = heat_map(cross_corpus_table(paths), "gene")
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]  # rows: the trained sources only
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "t (test only)"]
+    grid = ax.images[0].get_array()
+    assert grid.shape == (2, 3) and grid[0, 2] == pytest.approx(0.4) and grid[1, 2] == pytest.approx(0.2)
+    assert grid[0, 0] == pytest.approx(0.8) and grid[1, 1] == pytest.approx(0.7)  # in-corpus on the diagonal
+    # the demo's case: one task of the type and a target; a panel per kind, one row each
+    alone = [_metrics(tmp_path / "alone", k, {"a": 0.9}, [("a", "t", f1)]) for k, f1 in (("stl", 0.3), ("mtl", 0.5))]
+    figure = heat_map(cross_corpus_table(alone), "gene")
+    stl, mtl = figure.axes[0].images[0].get_array(), figure.axes[1].images[0].get_array()
+    assert stl.shape == mtl.shape == (1, 2) and (stl[0, 1], mtl[0, 1]) == (pytest.approx(0.3), pytest.approx(0.5))
+    assert [t.get_text() for t in figure.axes[1].get_xticklabels()] == ["a", "t (test only)"]
+    written = write_cross_corpus(paths, tmp_path / "tables", tmp_path / "figures", entities=["gene"])
+    assert "evaluation_only" in (tmp_path / "tables" / "cross_corpus.csv").read_text().splitlines()[0]
+    assert len(written) == 4
+
+
+def _dry_run(tmp_path, config: dict, check: bool = True) -> subprocess.CompletedProcess:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "work"), "--cores", "2"]
+    proc = subprocess.run(cmd + ["--configfile", str(path)], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def _target_config(tmp_path, **targets) -> dict:
+    """Two trained tasks (gene, species) and an evaluation-only gene corpus holding test.tsv only."""
+    corpora = tmp_path / "corpora"
+    for task in ("gene_demo_a", "species_demo"):
+        shutil.copytree(DEMO_CORPORA / task, corpora / task)
+    (corpora / "gene_eval").mkdir()
+    shutil.copy(DEMO_CORPORA / "gene_demo_b" / "test.tsv", corpora / "gene_eval" / "test.tsv")
+    config = {
+        "encoder": "packaged:minilm", "encoder_id": "minilm", "max_length": 64, "corpora_dir": str(corpora),
+        "ablation_levels": [0.0, 0.5], "seeds": [1], "baseline": {"enabled": True},
+        "training": {"epochs": 1, "progress": False, "checkpoint": False},
+        "tasks": {"gene_demo_a": {"entity": "gene"}, "species_demo": {"entity": "species"}},
+    }  # fmt: skip
+    if targets:
+        config["cross_corpus_targets"] = targets
+    return config
+
+
+TRAINING_RULES = ("train_stl", "train_mtl", "train_mtl_saved", "train_mtl_without", "train_stl_from_mtl", "train_baseline")
+
+
+def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests_but_no_training(tmp_path):
+    before = _job_counts(_dry_run(tmp_path, _target_config(tmp_path)).stdout)
+    shutil.rmtree(tmp_path / "corpora")
+    out = _dry_run(tmp_path, _target_config(tmp_path, gene_eval={"entity": "Gene", "dataset": "GeneEval"})).stdout
+    after = _job_counts(out)
+    assert {r: after.get(r, 0) for r in TRAINING_RULES} == {r: before.get(r, 0) for r in TRAINING_RULES}
+    assert after["prepare_target"] == 1 and after["windows_target"] == 2  # the paper recipe's cache and the baseline's
+    assert after["prepare_corpus"] == before["prepare_corpus"] and after["windows"] == before["windows"]
+    assert after["total"] == before["total"] + 3
+    assert "prepare_target" not in before and "--splits test" in out
+    commands = [line for line in out.splitlines() if " train --kind " in line]
+    assert len(commands) == sum(after.get(r, 0) for r in TRAINING_RULES)
+    for line in commands:
+        tested = re.findall(r"--cross-test (\S+?)=(\S+?)=(\S+)", line)
+        tasks = [t for t, _ in re.findall(r"--task (\S+?)=(\S+?)=", line)]
+        key = re.search(r"--task \S+?=\S+?=results/windows/([^/]+)/", line).group(1)
+        # every job with a gene head tags the target, in its own window cache, as it tags same-type tasks;
+        # species-only jobs do not, nor MTL without a type (no job cross-tests there: it only seeds STL from MTL)
+        gene_head = "gene_demo_a" in tasks and not ("--kind mtl" in line and "--without" in line)
+        expected = [("gene_eval", "gene", f"results/windows/{key}/gene_eval/test.pt")] if gene_head else []
+        assert tested == expected, line
+        assert "gene_eval" not in tasks
+    # not a task: Table 1 (rule tables) and the leak audit read the trained tasks' corpora only
+    tables = out.split("rule tables:")[1].split("output:")[0]
+    assert "results/corpora/gene_demo_a/stats.json" in tables and "gene_eval" not in tables
+    assert "gene_eval" not in out.split("rule leak_audit:")[1].split("output:")[0]
+    assert "results/figures/fig_cross_corpus_gene.png" in out and "fig_cross_corpus_species" not in out
+
+
+@pytest.mark.parametrize(
+    "targets, message",
+    [
+        ({"gene_eval": {"entity": "chemical"}}, "no task has that type"),
+        ({"gene_demo_a": {"entity": "gene"}}, "has the name of a task"),
+        ({"gene_eval": {"dataset": "X"}}, "entity"),
+    ],
+)
+def test_a_wrong_evaluation_only_target_is_a_config_error(tmp_path, targets, message):
+    proc = _dry_run(tmp_path, _target_config(tmp_path, **targets), check=False)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+
+
+def test_an_evaluation_only_target_without_its_test_file_names_the_file(tmp_path, capsys):
+    config = _target_config(tmp_path, gene_eval={"entity": "gene"})
+    (tmp_path / "corpora" / "gene_eval" / "test.tsv").unlink()
+    proc = _dry_run(tmp_path, config, check=False)
+    assert proc.returncode != 0 and "gene_eval/test.tsv" in proc.stdout + proc.stderr
+    # the CLI, run by hand on a folder without it, names it too
+    folder = tmp_path / "corpora" / "gene_eval"
+    prepare = ["prepare", "--task", "gene_eval", "--entity", "gene", "--input-dir", str(folder), "--splits", "test"]
+    assert main(prepare + ["--out-dir", str(tmp_path / "out")]) == 2
+    assert "gene_eval/test.tsv does not exist" in capsys.readouterr().err
+    (folder / "test.tsv").write_text("BRCA1\tB-Gene\n")  # test only: train.tsv and dev.tsv are never read
+    assert main(prepare + ["--out-dir", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["stats.json", "test.tsv"]
+    assert list(json.loads((tmp_path / "out" / "stats.json").read_text())["splits"]) == ["test"]

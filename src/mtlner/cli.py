@@ -41,7 +41,7 @@ def _prepare(args) -> None:
 
     stats = {"task": args.task, "entity_type": args.entity, "dataset": args.dataset or args.task, "splits": {}, "warnings": []}
     limits = _document_limits(args.max_documents)
-    for split in SPLITS:
+    for split in _splits(args.splits, SPLITS):
         docs, report = read_conll(Path(args.input_dir) / f"{split}.tsv")
         if split in limits:
             # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
@@ -51,6 +51,12 @@ def _prepare(args) -> None:
         stats["warnings"] += report.warnings
         write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
     write_json(Path(args.out_dir) / "stats.json", stats)
+
+
+def _splits(chosen: list[str] | None, splits) -> list[str]:
+    """--splits: the splits to read, in train/dev/test order (default all three; an
+    evaluation-only cross-corpus target has only test)."""
+    return [s for s in splits if s in chosen] if chosen else list(splits)
 
 
 def _document_limits(specs: list[str] | None) -> dict[str, int]:
@@ -72,7 +78,7 @@ def _windows(args) -> None:
     summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
     started = time.perf_counter()
     words = 0
-    for split in SPLITS:
+    for split in _splits(args.splits, SPLITS):
         path = Path(args.corpus_dir) / f"{split}.tsv"
         docs, _ = read_conll(path)
         windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
@@ -292,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset")
     p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
     p.add_argument("--max-documents", nargs="*", metavar="SPLIT=N", help="keep only the first N documents of a split (a reduced design)")
+    p.add_argument("--splits", nargs="+", choices=["train", "dev", "test"], help="splits to read (default all; test for an evaluation-only target)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_prepare)
 
@@ -303,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--windowing", default="pack", choices=["pack", "sentence"],
         help="pack: sentences of a document fill a window (paper); sentence: one sentence per window",
     )
+    p.add_argument("--splits", nargs="+", choices=["train", "dev", "test"], help="splits to window (default all; test for an evaluation-only target)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_windows)
 

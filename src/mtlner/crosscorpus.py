@@ -8,7 +8,9 @@ inside each training job, right after its own test pass, with the best dev epoch
     mtlner train ... --cross-test NAME=ENTITY=WINDOWS_DIR   (or NAME=ENTITY=.../test.pt; repeat)
 
 Every head of the job whose entity type is ENTITY (an STL job's one head, each of an MTL job's
-heads of that type) predicts NAME's test windows, and the same code as the job's own test pass
+heads of that type) predicts NAME's test windows (another task's, or an evaluation-only
+target's: config ``cross_corpus_targets``, a corpus with a test split only that no job trains
+on), and the same code as the job's own test pass
 (``train.Run.evaluate``: the same word positions, batching and ``metrics.scores``) scores them
 at every level (word, word_strict, entity). A target is never paired with its own head (an MTL
 job lists every task; its own test pass already scored it). Tasks of one entity type share the
@@ -26,8 +28,10 @@ Snakemake outputs cannot express. The other tasks' test windows are the job's de
 :func:`write_cross_corpus` (``mtlner cross-corpus``, rule ``cross_corpus``) turns the jobs'
 metrics.json files into the ``cross_corpus`` table (one row per job, source and target task:
 entity-level precision, recall and F1 on the target, the source's in-corpus F1, the drop, the
-target's own in-corpus F1 in the same kind, ablation and seed, and the word-level F1 and drop)
-and one heat map per entity type (``fig_cross_corpus_<entity>``).
+target's own in-corpus F1 in the same kind, ablation and seed, the word-level F1 and drop, and
+``evaluation_only``: a target no job trained on) and one heat map per entity type
+(``fig_cross_corpus_<entity>``: rows the trained sources, columns the sources and then the
+evaluation-only targets).
 """
 
 from __future__ import annotations
@@ -50,11 +54,12 @@ TITLE = (
     "Cross-corpus transfer: each model's head for the source task scored on the test split of another task of the same "
     "entity type (best dev epoch, inside the training job); entity-level (strict) precision, recall and F1 on the target; "
     "in_corpus_f1 = the source's own test F1, drop = in_corpus_f1 - f1; target_in_corpus_f1 = the target's own model of "
-    "the same kind, ablation and seed on its test split; word_* = the paper's word level"
+    "the same kind, ablation and seed on its test split (empty for an evaluation-only target, which no job trains on: "
+    "evaluation_only); word_* = the paper's word level"
 )
 COLUMNS = [
     "entity", "source", "target", "kind", "without", "ablation", "seed", "precision", "recall", "f1", "in_corpus_f1",
-    "drop", "target_in_corpus_f1", "word_f1", "word_in_corpus_f1", "word_drop", "gold", "predicted",
+    "drop", "target_in_corpus_f1", "word_f1", "word_in_corpus_f1", "word_drop", "gold", "predicted", "evaluation_only",
 ]  # fmt: skip
 
 
@@ -179,6 +184,7 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
         for task, result in data["tasks"].items():
             in_corpus[job + (task,)] = result["test"]
         jobs.append((job, data))
+    trained = {task for _, data in jobs for task in data["tasks"]}
     rows = []
     for job, data in jobs:
         for row in data.get("cross_corpus") or []:
@@ -196,6 +202,7 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
                     "word_f1": _f1(cross, "word"), "word_in_corpus_f1": _f1(source_test, "word"),
                     "word_drop": _f1(source_test, "word") - _f1(cross, "word"),
                     "gold": entity["gold"], "predicted": entity["predicted"],
+                    "evaluation_only": row["target"] not in trained,
                 }
             )  # fmt: skip
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -209,7 +216,8 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
 def heat_map(table: pd.DataFrame, entity: str):
     """Source (rows) x target (columns) entity-level test F1 of one entity type, mean over seeds,
     one panel per model kind, at the smallest fraction of training data removed; the diagonal
-    is each source's in-corpus F1 (framed). Where several ablation levels ran, a last panel
+    is each source's in-corpus F1 (framed). Columns: the trained sources, then (after a white
+    line, labelled "test only") the evaluation-only targets, which have no row. Where several ablation levels ran, a last panel
     draws the mean cross-corpus F1 over the type's pairs (solid) and the mean in-corpus F1
     (dashed) of each kind by fraction of training data removed."""
     import numpy as np
@@ -232,22 +240,29 @@ def heat_map(table: pd.DataFrame, entity: str):
         sub = rows[rows["kind"] == kind]
         removed = sub["ablation"].min()
         sub = sub[sub["ablation"] == removed]
-        tasks = sorted(set(sub["source"]) | set(sub["target"]))
-        grid = np.full((len(tasks), len(tasks)), np.nan)
-        index = {t: i for i, t in enumerate(tasks)}
+        # rows: the trained sources; columns: them, then the evaluation-only targets
+        sources = sorted(set(sub["source"]) | set(sub.loc[~sub["evaluation_only"].astype(bool), "target"]))
+        extra = sorted(set(sub["target"]) - set(sources))
+        columns = sources + extra
+        grid = np.full((len(sources), len(columns)), np.nan)
+        row_of = {t: i for i, t in enumerate(sources)}
+        col_of = {t: j for j, t in enumerate(columns)}
         for (source, target), f1 in sub.groupby(["source", "target"])["f1"].mean().items():
-            grid[index[source], index[target]] = f1
+            grid[row_of[source], col_of[target]] = f1
         for source, f1 in sub.groupby("source")["in_corpus_f1"].mean().items():
-            grid[index[source], index[source]] = f1
+            grid[row_of[source], col_of[source]] = f1
         image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis")
-        for i in range(len(tasks)):
-            for j in range(len(tasks)):
+        for i in range(len(sources)):
+            for j in range(len(columns)):
                 if not np.isnan(grid[i, j]):
                     colour = "white" if grid[i, j] < 0.6 else "black"
                     ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
             ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
-        ax.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+        if extra:
+            ax.axvline(len(sources) - 0.5, color="white", linewidth=3)
+        labels = sources + [f"{t} (test only)" for t in extra]
+        ax.set_xticks(range(len(columns)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(sources)), sources, fontsize=7)
         ax.set_xlabel("test split (target)")
         data = f"{removed:g} of training data removed" if removed else "all training data"
         ax.set_title(f"{plots.KIND_LABELS.get(kind, kind)}, {data}", fontsize=9)

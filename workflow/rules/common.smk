@@ -23,6 +23,22 @@ for _task, _entity in _entities.items():
 for _warning in _entity_warnings:
     print(f"mtlner: warning: {_warning}", file=sys.stderr)
 ENTITIES = sorted({t["entity"] for t in TASKS.values()})
+# Evaluation-only cross-corpus targets (config cross_corpus_targets): corpora prepared and
+# windowed from their test split alone and never trained on; every training job with a head
+# of their entity type scores them after its own test pass (--cross-test), as it scores the
+# other same-type tasks. They are not TASKS: Table 1, the leak audit, the error analysis and
+# the cost table count the trained tasks only; targets appear in the cross_corpus table and
+# heat maps (as target columns) and in results/corpora/<target>/stats.json.
+TARGETS = config["cross_corpus_targets"]
+for _target, _spec in TARGETS.items():
+    _spec["entity"] = normalise_entity_type(_spec["entity"])
+    if _target in TASKS:
+        raise WorkflowError(f"config cross_corpus_targets.{_target} has the name of a task; give it another name")
+    if _spec["entity"] not in ENTITIES:
+        raise WorkflowError(
+            f"config cross_corpus_targets.{_target} is a {_spec['entity']} corpus, but no task has that type"
+            f" (the tasks' types are {ENTITIES}): no trained head could tag it"
+        )
 ABLATIONS = [str(float(a)) for a in config["ablation_levels"]]
 SEEDS = [str(s) for s in config["seeds"]]
 ENCODER = config["encoder"]
@@ -86,6 +102,7 @@ wildcard_constraints:
     ablation=r"0\.\d+",
     seed=r"\d+",
     split="train|dev|test",
+    target="|".join(re.escape(t) for t in TARGETS) or "(?!x)x",
 
 
 def tasks_of(entity):
@@ -96,14 +113,24 @@ def tasks_without(entity):
     return [t for t, spec in TASKS.items() if spec["entity"] != entity]
 
 
-def raw_corpus(wildcards):
-    """Where a task's split files come from: a local folder or the HUNER download/convert rules."""
-    spec = TASKS[wildcards.task]
+def raw_files(name):
+    """Where a task's split files come from: a local folder or the HUNER download/convert
+    rules; an evaluation-only target (TARGETS) has its test split only."""
+    spec = TASKS[name] if name in TASKS else TARGETS[name]
     if spec["source"] == "huner":
-        folder = f"results/huner/{wildcards.task}"
+        folder = f"results/huner/{name}"
     else:
-        folder = f"{config['corpora_dir']}/{wildcards.task}"
-    return {split: f"{folder}/{split}.tsv" for split in ("train", "dev", "test")}
+        folder = f"{config['corpora_dir']}/{name}"
+    splits = ("test",) if name in TARGETS else ("train", "dev", "test")
+    return {split: f"{folder}/{split}.tsv" for split in splits}
+
+
+def raw_corpus(wildcards):
+    return raw_files(wildcards.task)
+
+
+def raw_target(wildcards):
+    return raw_files(wildcards.target)
 
 
 # --------------------------------------------------------------------------- results/ layout
@@ -175,15 +202,27 @@ def window_files(tasks, key=WINDOW_KEY):
 
 
 # Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job scores its heads on the
-# test splits of the other tasks of the same entity type, right after its own test pass
-# (mtlner.crosscorpus); those test windows are the job's inputs, the scores go into its
-# metrics.json. A task alone in its type gets no flag and no input: its jobs do not change.
-def same_type_tasks(task):
-    return [t for t in tasks_of(TASKS[task]["entity"]) if t != task]
+# test splits of the other tasks of the same entity type and of the evaluation-only targets of
+# that type (TARGETS), right after its own test pass (mtlner.crosscorpus); those test windows
+# are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
+# target of its type gets no flag and no input: its jobs do not change.
+def entity_of(name):
+    return (TASKS[name] if name in TASKS else TARGETS[name])["entity"]
 
 
-CROSS_TASKS = [t for t in TASKS if same_type_tasks(t)]  # MTL targets: tasks with a same-type sibling
-CROSS_ENTITIES = sorted({TASKS[t]["entity"] for t in CROSS_TASKS})
+def targets_of(entity):
+    return [t for t, spec in TARGETS.items() if spec["entity"] == entity]
+
+
+def cross_targets(task):
+    """The test splits a job training `task` tags: its same-type siblings, then the targets of its type."""
+    entity = TASKS[task]["entity"]
+    return [t for t in tasks_of(entity) if t != task] + targets_of(entity)
+
+
+# MTL targets: tasks with a same-type sibling, then every evaluation-only target
+CROSS_TASKS = [t for t in TASKS if len(tasks_of(TASKS[t]["entity"])) > 1] + list(TARGETS)
+CROSS_ENTITIES = sorted({entity_of(t) for t in CROSS_TASKS})
 
 
 def cross_test_inputs(tasks, key=WINDOW_KEY):
@@ -192,7 +231,7 @@ def cross_test_inputs(tasks, key=WINDOW_KEY):
 
 def cross_test_args(tasks, key=WINDOW_KEY):
     """' --cross-test NAME=ENTITY=.../test.pt' per task (empty for none), for a job's params."""
-    return "".join(f" --cross-test {t}={TASKS[t]['entity']}={windows_dir(t, key)}/test.pt" for t in tasks)
+    return "".join(f" --cross-test {t}={entity_of(t)}={windows_dir(t, key)}/test.pt" for t in tasks)
 
 
 # One folder per training job; predictions/<task>.test.tsv and model/ live inside it.

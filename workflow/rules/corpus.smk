@@ -26,6 +26,28 @@ rule prepare_corpus:
         " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir $(dirname {output.stats}) 2> {log}"
 
 
+rule prepare_target:
+    """An evaluation-only cross-corpus target (config cross_corpus_targets): its test split
+    alone, normalised and counted as a task's; no train or dev split is read or needed."""
+    input:
+        unpack(raw_target),
+    output:
+        test=f"{corpus_dir('{target}')}/test.tsv",
+        stats=f"{corpus_dir('{target}')}/stats.json",
+    params:
+        py=LAUNCHER,
+        entity=lambda w: TARGETS[w.target]["entity"],
+        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
+        input_dir=lambda w, input: Path(input.test).parent,
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/prepare_target/{target}.log",
+    shell:
+        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --splits test --out-dir $(dirname {output.stats}) 2> {log}"
+
+
 if DROP_LEAKS:
 
     rule drop_leaks:

@@ -25,6 +25,8 @@ with open(_HUNER_REGISTRY_PATH, encoding="utf-8") as _handle:
 
 # the configured tasks whose source is HUNER; fail early on one the registry does not know
 HUNER_TASKS = [task for task, spec in config["tasks"].items() if spec.get("source") == "huner"]
+# evaluation-only cross-corpus targets from HUNER (their test split is all that is converted)
+HUNER_TASKS += [t for t, spec in config["cross_corpus_targets"].items() if spec.get("source") == "huner"]
 for _task in HUNER_TASKS:
     if _task not in _HUNER_REGISTRY["tasks"]:
         raise WorkflowError(f"config task {_task!r} has source 'huner' but is not in {_HUNER_REGISTRY_PATH}")

@@ -10,7 +10,6 @@
 
 import json as _json
 import os as _os
-import types as _types
 from functools import lru_cache as _lru_cache
 
 from mtlner import sizing as _sizing
@@ -55,7 +54,7 @@ def task_subwords(task, split="train"):
     if stats and split in stats.get("splits", {}):
         return int(stats["splits"][split]["tokens"] * _sizing.SUBWORDS_PER_WORD)
     try:  # one token per line in the raw CoNLL file: a fair estimate before anything ran
-        path = raw_corpus(_types.SimpleNamespace(task=task))[split]
+        path = raw_files(task)[split]
         return int(_line_count(path, _os.path.getmtime(path)) * _sizing.SUBWORDS_PER_WORD)
     except OSError:
         unknown = _sizing.UNKNOWN_TASK_SUBWORDS
@@ -78,10 +77,10 @@ def _cross_tested(wildcards):
     """The other tasks' test splits a job tags after its own test pass (cross-corpus transfer,
     common.smk), once per head that tags them: none for MTL without a type."""
     if "task" in wildcards.keys():
-        return same_type_tasks(wildcards.task)
+        return cross_targets(wildcards.task)
     if "entity" in wildcards.keys():
         return []
-    return [t for t in CROSS_TASKS for _ in same_type_tasks(t)]
+    return [t for t in CROSS_TASKS for head in tasks_of(entity_of(t)) if head != t]
 
 
 def _job_subwords(wildcards, training):

@@ -11,7 +11,7 @@
 rule train_stl:
     input:
         windows=lambda w: window_files([w.task]),
-        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
+        cross_test=lambda w: cross_test_inputs(cross_targets(w.task)),
     output:
         **model_output("stl"),
         metrics=job_file("stl", "metrics.json"),
@@ -21,7 +21,7 @@ rule train_stl:
         kind="stl",
         tasks=lambda w: task_args([w.task]),
         init=ENCODER,
-        extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(same_type_tasks(w.task))}",
+        extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(cross_targets(w.task))}",
         training=training_args(),
         gpu_run=GPU_RUN_STL,
     threads: config["threads"]
@@ -90,7 +90,7 @@ use rule train_mtl as train_mtl_without with:
 use rule train_stl as train_stl_from_mtl with:
     input:
         windows=lambda w: window_files([w.task]),
-        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task)),
+        cross_test=lambda w: cross_test_inputs(cross_targets(w.task)),
         encoder=rules.train_mtl_without.output.model,
     output:
         metrics=job_file("stl_from_mtl", "metrics.json"),
@@ -100,7 +100,7 @@ use rule train_stl as train_stl_from_mtl with:
         init=lambda w, input: input.encoder,
         extra=lambda w: (
             f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}"
-            f"{cross_test_args(same_type_tasks(w.task))}"
+            f"{cross_test_args(cross_targets(w.task))}"
         ),
     log:
         "results/logs/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}.log",
@@ -111,14 +111,14 @@ use rule train_stl as train_stl_from_mtl with:
 use rule train_stl as train_baseline with:
     input:
         windows=lambda w: window_files([w.task], BASELINE_WINDOW_KEY),
-        cross_test=lambda w: cross_test_inputs(same_type_tasks(w.task), BASELINE_WINDOW_KEY),
+        cross_test=lambda w: cross_test_inputs(cross_targets(w.task), BASELINE_WINDOW_KEY),
     output:
         metrics=job_file("baseline", "metrics.json"),
         predictions=predictions_file("baseline"),
     params:
         kind="baseline",
         tasks=lambda w: task_args([w.task], BASELINE_WINDOW_KEY),
-        extra=lambda w: f"--ablation {w.ablation}{cross_test_args(same_type_tasks(w.task), BASELINE_WINDOW_KEY)}",
+        extra=lambda w: f"--ablation {w.ablation}{cross_test_args(cross_targets(w.task), BASELINE_WINDOW_KEY)}",
         training=training_args(BASELINE_TRAINING),
     resources:
         gpu=train_gpus,

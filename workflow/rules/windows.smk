@@ -2,7 +2,9 @@
 # windowing mode: common.smk's window_settings) and pack into windows; every training job (all
 # ablation levels, seeds and models) reads this cache. The settings are hashed into the cache's
 # folder name (window_key), so changing one builds a new cache and reruns exactly the affected
-# jobs. The baseline recipe's sentence windows are a second key of the same rule.
+# jobs. The baseline recipe's sentence windows are a second key of the same rule. An
+# evaluation-only cross-corpus target (windows_target) gets its test windows only, in every
+# cache a training job that tags it reads.
 
 
 rule windows:
@@ -22,11 +24,24 @@ rule windows:
         encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
         max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
         windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
+        splits="",
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/windows/{window_key}/{task}.log",
     shell:
-        "{params.py} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
-        " --max-length {params.max_length} --windowing {params.windowing}"
-        " --out-dir $(dirname {output.train}) 2> {log}"
+        "{params.py} windows --corpus-dir $(dirname {input.test}) --encoder {params.encoder:q}"
+        " --max-length {params.max_length} --windowing {params.windowing}{params.splits}"
+        " --out-dir $(dirname {output.test}) 2> {log}"
+
+
+use rule windows as windows_target with:
+    input:
+        test="results/corpora/{target}/test.tsv",
+    output:
+        test="results/windows/{window_key}/{target}/test.pt",
+        stats="results/windows/{window_key}/{target}/stats.json",
+    params:
+        splits=" --splits test",
+    log:
+        "results/logs/windows/{window_key}/{target}.log",
