@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Cut the demo corpora: small, attributed slices of real biomedical NER corpora.
 
-What it writes: ``resources/demo/corpora/<task>/{train,dev,test}.tsv``, CoNLL IOB2
+What it writes: ``resources/demo/corpora/<task>/{train,dev,test}.tsv`` (an evaluation-only
+cross-corpus target, ``gene_bc2gm``: ``test.tsv`` only), CoNLL IOB2
 (``token<TAB>tag``, blank line between sentences, ``-DOCSTART-<TAB><id><TAB>O`` before each
 document), the source tags kept verbatim (``B-Chemical``, ``I-GENE``, ...). The slice recipe
 of every task is the ``SLICES`` table below; ``README.md`` next to this file gives the
@@ -62,6 +63,9 @@ SLICES: dict[str, dict] = {
     "cellline_cll": {"kind": "cll", "min_mentions": 1, "units": {"train": 34, "dev": 12, "test": 40}},
     "chemical_bc5cdr": {"kind": "crichton", "folder": "bc5cdr_chemical", "block": 4, "units": {"train": 19, "dev": 4, "test": 25}},
     "gene_bionlp11id": {"kind": "crichton", "folder": "bionlp11id_gene", "block": 4, "units": {"train": 19, "dev": 4, "test": 25}},
+    # an evaluation-only cross-corpus target (config cross_corpus_targets): a second gene corpus,
+    # test split only (100 sentences), never trained on; every gene head scores it
+    "gene_bc2gm": {"kind": "crichton", "folder": "bc2gm_gene", "block": 4, "units": {"test": 25}},
     # LINNAEUS is full text with 0.18 species mentions per sentence: only blocks holding at
     # least two mentions are drawn, so that 76 training sentences hold ~55 mentions, not ~14
     "species_linnaeus": {
@@ -150,7 +154,7 @@ def slice_task(task: str, recipe: dict, corpora: Path, mirror: Path) -> dict[str
     least = recipe.get("min_mentions", 0)
     if recipe["kind"] == "crichton":
         block = recipe["block"]
-        for split in SPLITS:
+        for split in [s for s in SPLITS if s in recipe["units"]]:  # a target has test only
             sentences = read_sentences(corpora / recipe["folder"] / f"{split}.tsv")
             # units with fewer than min_mentions mentions are never drawn (sparse corpora)
             starts = [i for i in range(0, len(sentences), block) if mentions(sentences[i : i + block]) >= least]
