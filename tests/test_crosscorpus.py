@@ -241,6 +241,11 @@ def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests
     assert "prepare_target" not in before and "--splits test" in out
     commands = [line for line in out.splitlines() if " train --kind " in line]
     assert len(commands) == sum(after.get(r, 0) for r in TRAINING_RULES)
+    # the target's test windows are a declared input of every job that reads them (else the job may start first)
+    for block in out.split("\n\n"):
+        inputs = re.search(r"^\s+input: (.*)$", block, re.M)
+        for path in re.findall(r"--cross-test \S+?=\S+?=(\S+)", block):
+            assert inputs and path in inputs.group(1).split(", "), block[:300]
     for line in commands:
         tested = re.findall(r"--cross-test (\S+?)=(\S+?)=(\S+)", line)
         tasks = [t for t, _ in re.findall(r"--task (\S+?)=(\S+?)=", line)]

@@ -42,6 +42,7 @@ rule train_stl:
 use rule train_stl as train_mtl with:
     input:
         windows=window_files(TASKS),
+        cross_test=cross_test_inputs(CROSS_TASKS),
         corpora=mtl_corpora,
     output:
         metrics=job_file("mtl", "metrics.json"),
