@@ -236,6 +236,7 @@ def heat_map(table: pd.DataFrame, entity: str):
         axes[0].text(0.5, 0.5, f"no cross-corpus scores for {entity}", ha="center", va="center")
         axes[0].set_axis_off()
         return fig
+    first_sources = None
     for ax, kind in zip(axes, kinds):
         sub = rows[rows["kind"] == kind]
         removed = sub["ablation"].min()
@@ -262,7 +263,10 @@ def heat_map(table: pd.DataFrame, entity: str):
             ax.axvline(len(sources) - 0.5, color="white", linewidth=3)
         labels = sources + [f"{t} (test only)" for t in extra]
         ax.set_xticks(range(len(columns)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(len(sources)), sources, fontsize=7)
+        # a panel with the first panel's rows leaves their names to it (they would overlap it)
+        shown = ax is axes[0] or sources != first_sources
+        ax.set_yticks(range(len(sources)), sources if shown else [""] * len(sources), fontsize=7)
+        first_sources = sources if ax is axes[0] else first_sources
         ax.set_xlabel("test split (target)")
         data = f"{removed:g} of training data removed" if removed else "all training data"
         ax.set_title(f"{plots.KIND_LABELS.get(kind, kind)}, {data}", fontsize=9)
