@@ -24,24 +24,36 @@ rule windows:
         encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
         max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
         windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
-        splits="",
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/windows/{window_key}/{task}.log",
     shell:
-        "{params.py} windows --corpus-dir $(dirname {input.test}) --encoder {params.encoder:q}"
-        " --max-length {params.max_length} --windowing {params.windowing}{params.splits}"
-        " --out-dir $(dirname {output.test}) 2> {log}"
+        "{params.py} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
+        " --max-length {params.max_length} --windowing {params.windowing}"
+        " --out-dir $(dirname {output.train}) 2> {log}"
 
 
-use rule windows as windows_target with:
+# its own rule, not `use rule windows`: the tasks' window command stays as it was, so no
+# existing cache is rebuilt (Snakemake's code rerun trigger)
+rule windows_target:
     input:
         test="results/corpora/{target}/test.tsv",
     output:
         test="results/windows/{window_key}/{target}/test.pt",
         stats="results/windows/{window_key}/{target}/stats.json",
+    wildcard_constraints:
+        window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
-        splits=" --splits test",
+        py=LAUNCHER,
+        encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
+        max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
+        windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
+    conda:
+        "../../envs/mtlner.yaml"
     log:
         "results/logs/windows/{window_key}/{target}.log",
+    shell:
+        "{params.py} windows --corpus-dir results/corpora/{wildcards.target} --encoder {params.encoder:q}"
+        " --max-length {params.max_length} --windowing {params.windowing} --splits test"
+        " --out-dir $(dirname {output.test}) 2> {log}"
