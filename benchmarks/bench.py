@@ -211,7 +211,11 @@ def data_label(corpus: str, totals: dict[str, int], limits: dict[str, int | None
 
     def one(split):
         n = limits[split]
-        return f"{split} whole ({totals[split]} sentences)" if n is None else f"{split} first {n} of {totals[split]} sentences"
+        return (
+            f"{split} whole ({totals[split]} sentences)"
+            if n is None
+            else f"{split} first {n} of {totals[split]} sentences"
+        )
 
     subset = " - A SUBSET of the training split" if limits["train"] is not None else ""
     return f"{corpus}: " + ", ".join(one(s) for s in ("train", "dev", "test")) + subset
@@ -246,7 +250,9 @@ class Result:
     run_seconds: float
     train_seconds: float  # mean per epoch
     eval_seconds: float  # mean per epoch (dev, plus test for the original)
-    final_test_seconds: float  # mtlner: the one test pass (+ best-weights reload) and anything else after the epochs; original: 0
+    final_test_seconds: (
+        float  # mtlner: the one test pass (+ best-weights reload) and anything else after the epochs; original: 0
+    )
     train_tokens: int  # real subwords per epoch
     padded_tokens: int  # subwords fed to the encoder per epoch, pads included
     eval_tokens: int  # real subwords predicted per epoch
@@ -339,7 +345,8 @@ def run_original(task, tokenizer, cfg, max_length, device, memory, workdir) -> R
         out["best_epoch"],
         out["best_test"][task.name]["word"],
         cpu,
-        corpus_flops(padded_lengths, model) + corpus_flops([max_length] * len(task.dev + task.test), model, training=False),
+        corpus_flops(padded_lengths, model)
+        + corpus_flops([max_length] * len(task.dev + task.test), model, training=False),
         steady_epoch_seconds(hist),
         **extra,
     )
@@ -437,8 +444,16 @@ def git_description(root: Path = ROOT) -> dict:
     under src/ or benchmarks/ differ from it."""
     info = {"commit": None, "dirty": None, "dirty_paths": []}
     with contextlib.suppress(Exception):
-        info["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks"], cwd=root, capture_output=True, text=True, check=True)
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "benchmarks"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         info["dirty_paths"] = [line[3:] for line in status.stdout.splitlines() if line.strip()]
         info["dirty"] = bool(info["dirty_paths"])
     return info
@@ -504,7 +519,9 @@ def summarize(results: list[Result], peak: float) -> dict:
         complete = [p for _, p in sorted(pairs.items()) if len(p) == 2]
         ratios = {
             "epoch_speedup": spread(_ratio(p["original"].epoch_seconds, p["mtlner"].epoch_seconds) for p in complete),
-            "steady_speedup": spread(_ratio(p["original"].steady_seconds, p["mtlner"].steady_seconds) for p in complete),
+            "steady_speedup": spread(
+                _ratio(p["original"].steady_seconds, p["mtlner"].steady_seconds) for p in complete
+            ),
             "cpu_seconds_ratio": spread(_ratio(p["original"].cpu_seconds, p["mtlner"].cpu_seconds) for p in complete),
             "tok_s_ratio": spread(_ratio(p["mtlner"].train_tok_s, p["original"].train_tok_s) for p in complete),
             "work_ratio": spread(_ratio(p["original"].work_flops, p["mtlner"].work_flops) for p in complete),
@@ -621,29 +638,51 @@ def default_out(device: torch.device) -> Path:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS, help=f"a folder of --corpora-dir (default {DEFAULT_CORPUS})")
+    parser.add_argument(
+        "--corpus", default=DEFAULT_CORPUS, help=f"a folder of --corpora-dir (default {DEFAULT_CORPUS})"
+    )
     parser.add_argument("--corpora-dir", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument(
         "--sentences", type=int, default=0,
         help="SUBSET: the first N sentences of the training split, dev and test cut to the same fraction (default 0: whole splits)",
     )  # fmt: skip
-    parser.add_argument("--eval-sentences", type=int, default=0, help="the first M sentences of dev and of test (default 0: see --sentences)")
-    parser.add_argument("--full", action="store_true", help="whole splits (overrides --sentences and --eval-sentences; the default anyway)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each (windowing, procedure), interleaved (default 3)")
+    parser.add_argument(
+        "--eval-sentences",
+        type=int,
+        default=0,
+        help="the first M sentences of dev and of test (default 0: see --sentences)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="whole splits (overrides --sentences and --eval-sentences; the default anyway)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each (windowing, procedure), interleaved (default 3)"
+    )
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=4, help="windows per batch for BOTH procedures (paper: 25; 4 keeps CPU runs short)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=4,
+        help="windows per batch for BOTH procedures (paper: 25; 4 keeps CPU runs short)",
+    )
     parser.add_argument(
         "--sentence-batch-size", type=int, default=0,
         help="windows per batch at sentence windowing, both procedures (0: batch-size x 512/128, the same padded tokens per batch)",
     )  # fmt: skip
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--encoder", default="packaged:minilm", help="encoder for both procedures (path, hub name or packaged:minilm)")
+    parser.add_argument(
+        "--encoder", default="packaged:minilm", help="encoder for both procedures (path, hub name or packaged:minilm)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: one per core)")
     parser.add_argument("--windowings", default="512,sentence")
     parser.add_argument("--compile", action="store_true", help="mtlner with torch.compile (CUDA only)")
-    parser.add_argument("--out", "--json", dest="out", type=Path, help="raw results (default benchmarks/results/bench-<device>.json)")
+    parser.add_argument(
+        "--out", "--json", dest="out", type=Path, help="raw results (default benchmarks/results/bench-<device>.json)"
+    )
     args = parser.parse_args(argv)
     if args.full:
         args.sentences = args.eval_sentences = 0
@@ -674,7 +713,10 @@ def main(argv=None) -> int:
     print("machine:", json.dumps(machine), flush=True)
     peaks = {"start": matmul_peak(device), "end": None, "used": None}
     peaks["used"] = peaks["start"]
-    print(f"dense matmul peak ({'bf16' if device.type == 'cuda' else 'fp32'}, {device.type}): {peaks['start'] / 1e9:.1f} GFLOP/s", flush=True)
+    print(
+        f"dense matmul peak ({'bf16' if device.type == 'cuda' else 'fp32'}, {device.type}): {peaks['start'] / 1e9:.1f} GFLOP/s",
+        flush=True,
+    )
 
     tokenizer = load_tokenizer(ENCODER)
     splits = {s: read_conll(folder / f"{s}.tsv")[0] for s in ("train", "dev", "test")}
@@ -723,10 +765,14 @@ def main(argv=None) -> int:
         # same batch size for both; the token budget never binds, so both take the same steps
         batch = batch_size_for(windowing, args.batch_size, args.sentence_batch_size)
         cfgs[windowing] = replace(base_cfg, batch_size=batch, max_tokens=batch * max_length)
-        data["windows"][windowing] = {s: {"windows": len(v), "subwords": sum(len(x.input_ids) for x in v)} for s, v in w.items()}
+        data["windows"][windowing] = {
+            s: {"windows": len(v), "subwords": sum(len(x.input_ids) for x in v)} for s, v in w.items()
+        }
         print(f"[{windowing}] windows and real subwords: {data['windows'][windowing]}", flush=True)
         diff = padding_equivalence(tasks[windowing], tokenizer, max_length, args.seed)
-        notes.append(f"[{windowing}] max |logit| difference, same windows padded to {max_length} vs dynamically: {diff:.2e}")
+        notes.append(
+            f"[{windowing}] max |logit| difference, same windows padded to {max_length} vs dynamically: {diff:.2e}"
+        )
         print(notes[-1], flush=True)
 
     order = run_order(args.repeats, windowings)
@@ -760,7 +806,13 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as workdir:
             runner = run_original if proc == "original" else run_mtlner
             r = runner(tasks[windowing], tokenizer, cfgs[windowing], max_length_of(windowing), device, memory, workdir)
-        r.repeat, r.position, r.started_utc, r.load_before, r.load_after = repeat, position, run_started, load_before, load_average()
+        r.repeat, r.position, r.started_utc, r.load_before, r.load_after = (
+            repeat,
+            position,
+            run_started,
+            load_before,
+            load_average(),
+        )
         results.append(r)
         print(
             f"[repeat {repeat + 1}/{args.repeats}] [{windowing}] {proc}: {r.run_seconds:.1f} s for {args.epochs} epochs"

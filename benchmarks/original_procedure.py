@@ -74,7 +74,13 @@ def evaluate_padded(model, task: Task, split: str, pad_id: int, max_length: int,
 
 
 def train_original(
-    model, tokenizer, tasks: list[Task], cfg: TrainConfig, max_length: int, device: str | torch.device = "cpu", checkpoint_dir=None
+    model,
+    tokenizer,
+    tasks: list[Task],
+    cfg: TrainConfig,
+    max_length: int,
+    device: str | torch.device = "cpu",
+    checkpoint_dir=None,
 ) -> dict:
     """Train with the original procedure; returns a history shaped like :func:`mtlner.train.train`'s.
 
@@ -85,7 +91,10 @@ def train_original(
     pad_id = tokenizer.pad_token_id
     no_decay = ("bias", "LayerNorm.weight", "norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": cfg.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
@@ -99,7 +108,9 @@ def train_original(
         started = time.perf_counter()
         losses = []
         for task_name, batch in plan:
-            ids, mask, labels = padded_collate([windows_by_task[task_name][i] for i in batch], pad_id, max_length, device)
+            ids, mask, labels = padded_collate(
+                [windows_by_task[task_name][i] for i in batch], pad_id, max_length, device
+            )
             logits = model(ids, mask, task_name)
             loss = F.cross_entropy(logits.float().reshape(-1, len(LABELS)), labels.reshape(-1), ignore_index=IGNORE)
             optimizer.zero_grad()
@@ -134,4 +145,9 @@ def train_original(
             saved = time.perf_counter()
             torch.save(model.state_dict(), Path(checkpoint_dir) / f"checkpoint_{epoch}.pt")
             record["checkpoint_seconds"] = time.perf_counter() - saved
-    return {"best_epoch": best["epoch"], "dev_selection_score": best["score"], "history": history, "best_test": best.get("test")}
+    return {
+        "best_epoch": best["epoch"],
+        "dev_selection_score": best["score"],
+        "history": history,
+        "best_test": best.get("test"),
+    }

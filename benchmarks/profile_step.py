@@ -111,10 +111,14 @@ def main(argv=None) -> int:
                 step(task, batch)
                 times[name].append(time.perf_counter() - t)
         tokens = statistics.mean(sum(len(task.train[i].input_ids) for i in b) for b in batches)
-        print(f"\n## {windowing} windows (max {max_length}), batch {args.batch_size}, ~{tokens:.0f} real subwords per step")
+        print(
+            f"\n## {windowing} windows (max {max_length}), batch {args.batch_size}, ~{tokens:.0f} real subwords per step"
+        )
         base = statistics.median(times["per-tensor AdamW (before)"])
         for name, ts in times.items():
-            print(f"{name}: median step {statistics.median(ts):.3f} s ({base / statistics.median(ts):.2f}x)  all: {[round(t, 2) for t in ts]}")
+            print(
+                f"{name}: median step {statistics.median(ts):.3f} s ({base / statistics.median(ts):.2f}x)  all: {[round(t, 2) for t in ts]}"
+            )
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for batch in batches[:2]:
                 steps["fused AdamW (now)"](task, batch)

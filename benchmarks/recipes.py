@@ -41,12 +41,44 @@ DEFAULT_CORPORA = Path(os.environ.get("MTLNER_SHARED_CORPORA", ROOT.parent / "sh
 # The two recipes, as `mtlner train` flags. Ours is the demo's (config/demo.yaml); the standard
 # one is the `baseline` kind's defaults (workflow/schemas/config.schema.yaml), with a token budget
 # large enough that no batch of 16 sentences is ever split.
-OURS = {"windowing": "pack", "flags": ["--kind", "stl", "--label-subwords", "all", "--scheduler", "linear",
-                                       "--warmup-ratio", "0.1", "--lr", "3e-4", "--batch-size", "2",
-                                       "--max-tokens", "1024"]}
-STANDARD = {"windowing": "sentence", "flags": ["--kind", "baseline", "--label-subwords", "first",
-                                               "--scheduler", "linear", "--warmup-ratio", "0", "--lr", "5e-5",
-                                               "--batch-size", "16", "--max-tokens", "8192"]}
+OURS = {
+    "windowing": "pack",
+    "flags": [
+        "--kind",
+        "stl",
+        "--label-subwords",
+        "all",
+        "--scheduler",
+        "linear",
+        "--warmup-ratio",
+        "0.1",
+        "--lr",
+        "3e-4",
+        "--batch-size",
+        "2",
+        "--max-tokens",
+        "1024",
+    ],
+}
+STANDARD = {
+    "windowing": "sentence",
+    "flags": [
+        "--kind",
+        "baseline",
+        "--label-subwords",
+        "first",
+        "--scheduler",
+        "linear",
+        "--warmup-ratio",
+        "0",
+        "--lr",
+        "5e-5",
+        "--batch-size",
+        "16",
+        "--max-tokens",
+        "8192",
+    ],
+}
 
 
 def cut_slice(source: Path, target: Path, limits: dict[str, int]) -> dict[str, int]:
@@ -108,7 +140,9 @@ def summarise(job_dir: Path, task: str) -> dict:
     metrics = json.loads((job_dir / "metrics.json").read_text())
     test = metrics["tasks"][task]["test"]
     return {
-        "epochs": metrics["epochs"], "best_epoch": metrics["best_epoch"], "steps": metrics["steps"],
+        "epochs": metrics["epochs"],
+        "best_epoch": metrics["best_epoch"],
+        "steps": metrics["steps"],
         "train_seconds": metrics["train_seconds"],
         "entity": {k: round(test["entity"][k], 4) for k in ("precision", "recall", "f1")},
         "word_f1": round(test["word"]["f1"], 4),
@@ -128,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mtlner-recipes"))
     parser.add_argument("--reuse", action="store_true", help="keep jobs already run in --work (not re-timed)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="summary JSON (default benchmarks/results/recipes-<corpus>-<train>.json)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="summary JSON (default benchmarks/results/recipes-<corpus>-<train>.json)"
+    )
     args = parser.parse_args(argv)
     args.out = args.out or ROOT / "benchmarks" / "results" / f"recipes-{args.corpus}-{args.train}.json"
 
@@ -141,23 +176,68 @@ def main(argv: list[str] | None = None) -> int:
     work, logs = args.work, args.work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     sizes = cut_slice(source, work / "raw", {"train": args.train, "dev": args.dev, "test": args.test})
-    subprocess.run(mtlner("prepare", "--task", args.corpus, "--entity", entity, "--input-dir", str(work / "raw"),
-                          "--out-dir", str(work / "corpus")), check=True, env=_env())
+    subprocess.run(
+        mtlner(
+            "prepare",
+            "--task",
+            args.corpus,
+            "--entity",
+            entity,
+            "--input-dir",
+            str(work / "raw"),
+            "--out-dir",
+            str(work / "corpus"),
+        ),
+        check=True,
+        env=_env(),
+    )
     for windowing in ("pack", "sentence"):
-        subprocess.run(mtlner("windows", "--corpus-dir", str(work / "corpus"), "--encoder", "packaged:minilm",
-                              "--max-length", str(args.max_length), "--windowing", windowing,
-                              "--out-dir", str(work / f"windows-{windowing}")), check=True, env=_env())
+        subprocess.run(
+            mtlner(
+                "windows",
+                "--corpus-dir",
+                str(work / "corpus"),
+                "--encoder",
+                "packaged:minilm",
+                "--max-length",
+                str(args.max_length),
+                "--windowing",
+                windowing,
+                "--out-dir",
+                str(work / f"windows-{windowing}"),
+            ),
+            check=True,
+            env=_env(),
+        )
 
     def job(recipe: dict, name: str, epochs: int) -> list[str]:
         task = f"{args.corpus}={entity}={work / ('windows-' + recipe['windowing'])}"
-        return mtlner("train", "--task", task, "--init", "packaged:minilm", "--threads", "1", "--seed",
-                      str(args.seed), "--epochs", str(epochs), "--no-progress", "--no-checkpoint",
-                      *recipe["flags"], "--out-dir", str(work / name))
+        return mtlner(
+            "train",
+            "--task",
+            task,
+            "--init",
+            "packaged:minilm",
+            "--threads",
+            "1",
+            "--seed",
+            str(args.seed),
+            "--epochs",
+            str(epochs),
+            "--no-progress",
+            "--no-checkpoint",
+            *recipe["flags"],
+            "--out-dir",
+            str(work / name),
+        )
 
     loads = {"before": os.getloadavg()[0]}
     e = args.epochs
-    walls1 = run_side_by_side({f"ours_{e}ep": job(OURS, f"ours_{e}ep", e),
-                               f"standard_{e}ep": job(STANDARD, f"standard_{e}ep", e)}, logs, args.reuse)
+    walls1 = run_side_by_side(
+        {f"ours_{e}ep": job(OURS, f"ours_{e}ep", e), f"standard_{e}ep": job(STANDARD, f"standard_{e}ep", e)},
+        logs,
+        args.reuse,
+    )
     loads["after_equal_epochs"] = os.getloadavg()[0]
     ours1, std1 = summarise(work / f"ours_{e}ep", args.corpus), summarise(work / f"standard_{e}ep", args.corpus)
     # equal wall time, conservatively for ours: the faster recipe gets more epochs, but never
@@ -167,19 +247,32 @@ def main(argv: list[str] | None = None) -> int:
     ours_epochs, std_epochs = (max(e, math.floor(e * ratio)), e) if ratio >= 1 else (e, math.ceil(e / ratio))
     if (ours_epochs, std_epochs) != (e, e):
         names = {"ours": f"ours_{ours_epochs}ep_equal_time", "standard": f"standard_{std_epochs}ep_equal_time"}
-        walls2 = run_side_by_side({names["ours"]: job(OURS, names["ours"], ours_epochs),
-                                   names["standard"]: job(STANDARD, names["standard"], std_epochs)}, logs)
+        walls2 = run_side_by_side(
+            {
+                names["ours"]: job(OURS, names["ours"], ours_epochs),
+                names["standard"]: job(STANDARD, names["standard"], std_epochs),
+            },
+            logs,
+        )
         loads["after_equal_time"] = os.getloadavg()[0]
         rounds["equal_wall_time"] = {side: summarise(work / name, args.corpus) for side, name in names.items()}
         rounds["equal_wall_time"]["job_wall_seconds"] = walls2
     summary = {
-        "corpus": args.corpus, "entity": entity, "sentences": sizes, "max_length": args.max_length,
-        "seed": args.seed, "encoder": "packaged:minilm", "threads_per_job": 1,
-        "recipes": {"ours": OURS, "standard": STANDARD}, "rounds": rounds,
-        "load_average_1min": loads, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "corpus": args.corpus,
+        "entity": entity,
+        "sentences": sizes,
+        "max_length": args.max_length,
+        "seed": args.seed,
+        "encoder": "packaged:minilm",
+        "threads_per_job": 1,
+        "recipes": {"ours": OURS, "standard": STANDARD},
+        "rounds": rounds,
+        "load_average_1min": loads,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
@@ -189,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         for side in ("ours", "standard"):
             s = r[side]
             p, rc, f1 = (s["entity"][k] for k in ("precision", "recall", "f1"))
-            print(f"{round_name:16s} {side:9s} epochs {s['epochs']:2d} steps {s['steps']:5d} "
-                  f"entity P/R/F1 {p:.3f}/{rc:.3f}/{f1:.3f} word F1 {s['word_f1']:.3f} train {s['train_seconds']:.0f} s")
+            print(
+                f"{round_name:16s} {side:9s} epochs {s['epochs']:2d} steps {s['steps']:5d} "
+                f"entity P/R/F1 {p:.3f}/{rc:.3f}/{f1:.3f} word F1 {s['word_f1']:.3f} train {s['train_seconds']:.0f} s"
+            )
     print(f"written {args.out}")
     return 0
 

@@ -55,15 +55,55 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-PHASES = ("interpreter", "torch", "transformers", "model_code", "mtlner", "windows", "encoder", "tokenizer", "setup", "first_step")
+PHASES = (
+    "interpreter",
+    "torch",
+    "transformers",
+    "model_code",
+    "mtlner",
+    "windows",
+    "encoder",
+    "tokenizer",
+    "setup",
+    "first_step",
+)
 
 
 def _train_argv(windows: str, out_dir: str) -> list[str]:
     return [
-        "train", "--kind", "stl", "--task", f"demo=cell_line={windows}", "--init", "packaged:minilm",
-        "--ablation", "0.0", "--seed", "1", "--threads", "1", "--epochs", "1", "--max-steps", "1",
-        "--lr", "3e-4", "--scheduler", "linear", "--warmup-ratio", "0.1", "--batch-size", "2",
-        "--max-tokens", "1024", "--no-progress", "--no-checkpoint", "--device", "cpu", "--out-dir", out_dir,
+        "train",
+        "--kind",
+        "stl",
+        "--task",
+        f"demo=cell_line={windows}",
+        "--init",
+        "packaged:minilm",
+        "--ablation",
+        "0.0",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--lr",
+        "3e-4",
+        "--scheduler",
+        "linear",
+        "--warmup-ratio",
+        "0.1",
+        "--batch-size",
+        "2",
+        "--max-tokens",
+        "1024",
+        "--no-progress",
+        "--no-checkpoint",
+        "--device",
+        "cpu",
+        "--out-dir",
+        out_dir,
     ]
 
 
@@ -133,9 +173,18 @@ def _child(windows: str, out: str) -> None:
     args = parser.parse_args(_train_argv(windows, out))
     args.run(args)
     metrics = json.loads((Path(out) / "metrics.json").read_text())
-    print(json.dumps({"marks": marks, "startup_seconds": metrics.get("startup_seconds"),
-                      "encoder_load_seconds": metrics.get("encoder_load_seconds"),
-                      "modules": sorted(m for m in ("pandas", "scipy", "matplotlib", "seqeval", "sklearn") if m in sys.modules)}))
+    print(
+        json.dumps(
+            {
+                "marks": marks,
+                "startup_seconds": metrics.get("startup_seconds"),
+                "encoder_load_seconds": metrics.get("encoder_load_seconds"),
+                "modules": sorted(
+                    m for m in ("pandas", "scipy", "matplotlib", "seqeval", "sklearn") if m in sys.modules
+                ),
+            }
+        )
+    )
 
 
 def _phases(marks: dict) -> dict:
@@ -151,13 +200,18 @@ def _importtime(src: str, windows: str) -> list[tuple[str, float]]:
     """Top-level packages by cumulative import time (python -X importtime of the CLI)."""
     with tempfile.TemporaryDirectory() as out:
         env = os.environ | {"PYTHONPATH": src}
-        res = subprocess.run([sys.executable, "-X", "importtime", "-m", "mtlner.cli", *_train_argv(windows, out)],
-                             env=env, capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "mtlner.cli", *_train_argv(windows, out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     totals = {}
     for line in res.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        _, cumulative, name = (x.strip() for x in line[len("import time:"):].split("|"))
+        _, cumulative, name = (x.strip() for x in line[len("import time:") :].split("|"))
         if not cumulative.isdigit():
             continue
         if not name.startswith(" ") and "." not in name:  # top level: no indentation
@@ -182,16 +236,24 @@ def main() -> int:
         for src in args.src:
             with tempfile.TemporaryDirectory() as out:
                 env = os.environ | {"PYTHONPATH": src, "TOKENIZERS_PARALLELISM": "false"}
-                res = subprocess.run([sys.executable, __file__, "--windows", args.windows, "--child-out", out],
-                                     env=env, capture_output=True, text=True)
+                res = subprocess.run(
+                    [sys.executable, __file__, "--windows", args.windows, "--child-out", out],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
                 if res.returncode:
                     sys.stderr.write(res.stderr[-3000:])
                     return 1
                 run = json.loads(res.stdout.strip().splitlines()[-1])
             with tempfile.TemporaryDirectory() as out:  # the plain command, as a workflow job runs it
                 started = time.monotonic()
-                subprocess.run([sys.executable, "-m", "mtlner.cli", *_train_argv(args.windows, out)],
-                               env=env, capture_output=True, check=True)
+                subprocess.run(
+                    [sys.executable, "-m", "mtlner.cli", *_train_argv(args.windows, out)],
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                )
                 run["plain_wall_seconds"] = round(time.monotonic() - started, 3)
                 metrics = json.loads((Path(out) / "metrics.json").read_text())
                 run["plain"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds")}
@@ -208,7 +270,9 @@ def main() -> int:
         print(f"{src}: median of {len(rs)} (min..max), seconds; loaded modules: {rs[-1]['modules']}")
         for p in (*PHASES, "total"):
             print(f"  {p:<12} {median[p]:6.3f}  ({spread[p][0]:.3f}..{spread[p][1]:.3f})")
-        plain = [(r["plain"]["startup_seconds"], r["plain"]["encoder_load_seconds"], r["plain_wall_seconds"]) for r in rs]
+        plain = [
+            (r["plain"]["startup_seconds"], r["plain"]["encoder_load_seconds"], r["plain_wall_seconds"]) for r in rs
+        ]
         print(f"  plain `mtlner train`: metrics.json (startup_seconds, encoder_load_seconds), whole process: {plain}")
         if all(p[0] is not None for p in plain):
             entry["plain_median"] = {

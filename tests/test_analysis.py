@@ -6,7 +6,15 @@ import math
 import pandas as pd
 import pytest
 
-from mtlner.analysis import analyse, boundary_counts, read_tagged, seen_unseen_counts, summarise, training_forms, write_analysis
+from mtlner.analysis import (
+    analyse,
+    boundary_counts,
+    read_tagged,
+    seen_unseen_counts,
+    summarise,
+    training_forms,
+    write_analysis,
+)
 from mtlner.errors import UserError
 from mtlner.windows import LABEL_ID, SPECIAL, Window, ablate, save_windows
 
@@ -20,7 +28,14 @@ def window(*sentences: str, doc: int = 0) -> Window:
         tags += [t for _, t in pairs]
         lengths.append(len(pairs))
     n = len(words)
-    return Window([101] + [7] * n + [102], [SPECIAL] + [LABEL_ID[t] for t in tags] + [SPECIAL], list(range(1, n + 1)), lengths, words, doc)
+    return Window(
+        [101] + [7] * n + [102],
+        [SPECIAL] + [LABEL_ID[t] for t in tags] + [SPECIAL],
+        list(range(1, n + 1)),
+        lengths,
+        words,
+        doc,
+    )
 
 
 def tagged(*sentences: str):
@@ -71,7 +86,15 @@ def test_boundary_slip_missed_and_spurious_are_counted():
         "the/O/B cell/O/O",  # spurious
     )
     counts = boundary_counts(test)
-    assert counts == {"gold": 3, "predicted": 3, "exact": 1, "boundary": 1, "boundary_gold": 1, "missed": 1, "spurious": 1}
+    assert counts == {
+        "gold": 3,
+        "predicted": 3,
+        "exact": 1,
+        "boundary": 1,
+        "boundary_gold": 1,
+        "missed": 1,
+        "spurious": 1,
+    }
     assert counts["gold"] == counts["exact"] + counts["boundary_gold"] + counts["missed"]
     assert counts["predicted"] == counts["exact"] + counts["boundary"] + counts["spurious"]
 
@@ -91,7 +114,8 @@ def _job(tmp_path, kind="stl", ablation=0.0, seed=1, train_windows=2, without=""
     folder = tmp_path / kind / f"a{ablation}" / f"s{seed}"
     (folder / "predictions").mkdir(parents=True)
     (folder / "predictions" / "t1.test.tsv").write_text(
-        "-DOCSTART-\t0\tO\tO\n\nalpha\tB\tB\nbeta\tB\tO\n\n-DOCSTART-\t1\tO\tO\n\ngamma\tB\tB\ndelta\tI\tO\n\n", encoding="utf-8"
+        "-DOCSTART-\t0\tO\tO\n\nalpha\tB\tB\nbeta\tB\tO\n\n-DOCSTART-\t1\tO\tO\n\ngamma\tB\tB\ndelta\tI\tO\n\n",
+        encoding="utf-8",
     )
     return {
         "kind": kind, "without": without, "task": "t1", "entity_type": "gene", "ablation": ablation, "seed": seed,
@@ -112,7 +136,9 @@ def test_analyse_follows_each_jobs_ablation_and_seed(tmp_path):
     assert (mtl["gold_seen"], mtl["gold_unseen"], mtl["train_forms"]) == (1, 2, 1)
     row = boundary.set_index("kind").loc["stl"]
     assert (row["exact"], row["boundary"], row["missed"], row["spurious"]) == (1, 1, 1, 0)
-    assert row["f1_strict"] == pytest.approx(2 * 1 / (2 + 3)) and row["f1_overlap"] == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))
+    assert row["f1_strict"] == pytest.approx(2 * 1 / (2 + 3)) and row["f1_overlap"] == pytest.approx(
+        2 * 1 * (2 / 3) / (1 + 2 / 3)
+    )
 
     corpus = pd.DataFrame({"task": ["t1"], "entity": ["gene"], "dataset": ["D1"]})
     table = summarise(seen, corpus, ["f1_seen", "f1_unseen", "gold_seen"])
@@ -143,9 +169,25 @@ def test_write_analysis_writes_tables_and_figures(tmp_path):
     results.to_csv(tmp_path / "metrics.csv", index=False)
     stats = tmp_path / "stats.json"
     split = {"mentions": 1, "unique_mentions": 1, "sentences": 1, "tokens": 1, "density": 1.0}
-    stats.write_text(json.dumps({"task": "t1", "entity_type": "gene", "dataset": "D1", "splits": {s: split for s in ("train", "dev", "test")}}))
+    stats.write_text(
+        json.dumps(
+            {
+                "task": "t1",
+                "entity_type": "gene",
+                "dataset": "D1",
+                "splits": {s: split for s in ("train", "dev", "test")},
+            }
+        )
+    )
     predictions = [(tmp_path / r["source"]).parent / "predictions" / "t1.test.tsv" for r in rows]
-    written = write_analysis(tmp_path / "metrics.csv", [stats], predictions, {"t1": tmp_path / "train.pt"}, tmp_path / "tables", tmp_path / "figures")
+    written = write_analysis(
+        tmp_path / "metrics.csv",
+        [stats],
+        predictions,
+        {"t1": tmp_path / "train.pt"},
+        tmp_path / "tables",
+        tmp_path / "figures",
+    )
     names = sorted(p.name for p in written)
     assert "seen_unseen.csv" in names and "boundary_errors.md" in names
     assert "fig_unseen_data_ablation.png" in names and "fig_boundary_errors_mtl.svg" in names

@@ -27,7 +27,12 @@ def _tiny_model(tasks=("a",)):
 
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=50, hidden_size=H, num_hidden_layers=LAYERS, num_attention_heads=2, intermediate_size=INTER, max_position_embeddings=64
+        vocab_size=50,
+        hidden_size=H,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=2,
+        intermediate_size=INTER,
+        max_position_embeddings=64,
     )
     return MultiTaskTagger(BertModel(config), {t: "gene" for t in tasks}, dropout=0.0).eval()
 
@@ -134,7 +139,12 @@ def test_run_order_interleaves_procedures_and_alternates_which_goes_first():
     assert len(order) == 3 * 2 * 2
     # every repeat runs each windowing's two procedures back to back, before the next repeat
     assert [r for r, _, _ in order] == [0] * 4 + [1] * 4 + [2] * 4
-    assert [(w, p) for _, w, p in order[:4]] == [("512", "original"), ("512", "mtlner"), ("sentence", "mtlner"), ("sentence", "original")]
+    assert [(w, p) for _, w, p in order[:4]] == [
+        ("512", "original"),
+        ("512", "mtlner"),
+        ("sentence", "mtlner"),
+        ("sentence", "original"),
+    ]
     firsts = [order[i][2] for i in range(0, len(order), 2)]  # who goes first in each pair
     assert firsts == ["original", "mtlner", "mtlner", "original", "original", "mtlner"]
     for i in range(0, len(order), 2):
@@ -179,7 +189,11 @@ def test_split_limits_cut_dev_and_test_to_the_training_fraction():
     assert bench.split_limits(totals, None, None) == {"train": None, "dev": None, "test": None}
     assert bench.split_limits(totals, 100, None) == {"train": 100, "dev": 25, "test": 50}
     assert bench.split_limits(totals, None, 200) == {"train": None, "dev": 200, "test": 200}
-    assert bench.split_limits(totals, 5000, None) == {"train": None, "dev": None, "test": None}  # more than there is: whole
+    assert bench.split_limits(totals, 5000, None) == {
+        "train": None,
+        "dev": None,
+        "test": None,
+    }  # more than there is: whole
     whole = bench.data_label("c", totals, bench.split_limits(totals, None, None))
     assert "train whole (2000 sentences)" in whole and "SUBSET" not in whole
     assert "train first 100 of 2000 sentences" in bench.data_label("c", totals, bench.split_limits(totals, 100, None))
@@ -215,7 +229,9 @@ def test_bench_writes_every_raw_run_machine_commit_and_data_to_json(tmp_path, mo
     data = json.loads(out.read_text())
     assert data["complete"] is True and not list(out.parent.glob(".*tmp"))  # renamed into place, no temporary left
     assert [c[0] for c in calls] == [o["procedure"] for o in data["order"]] == [r["procedure"] for r in data["runs"]]
-    assert {"commit", "dirty", "dirty_paths"} <= set(data["git"]) and {"python", "torch", "threads", "cores"} <= set(data["machine"])
+    assert {"commit", "dirty", "dirty_paths"} <= set(data["git"]) and {"python", "torch", "threads", "cores"} <= set(
+        data["machine"]
+    )
     assert data["peak_flops"] == {"start": 2e9, "end": 2e9, "used": 2e9}
     assert data["data"]["whole_training_split"] is False and "first 4 of 10" in data["data"]["label"]
     assert data["data"]["splits"]["train"]["sentences_used"] == 4 and calls[0][2] == 4

@@ -146,9 +146,13 @@ def _comparable(metrics: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identically(tokenizer, tmp_path, monkeypatch, caplog):
+def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identically(
+    tokenizer, tmp_path, monkeypatch, caplog
+):
     task = _task("species_demo", tokenizer, "species", limit=12)  # 12 windows, 3 steps an epoch
-    cfg = TrainConfig(epochs=2, batch_size=4, max_tokens=512, lr=1e-4, progress=False, device="cpu", checkpoint_minutes=2.5)
+    cfg = TrainConfig(
+        epochs=2, batch_size=4, max_tokens=512, lr=1e-4, progress=False, device="cpu", checkpoint_minutes=2.5
+    )
     writes = []  # (clock reading that decided it, its number, steps taken) for every checkpoint written
     real_save = Checkpoint.save
 
@@ -204,7 +208,9 @@ def test_the_train_command_names_an_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     out = blocker / "run"
-    rc = main(["train", "--task", f"t=gene={tmp_path / 'no-windows'}", "--init", "packaged:minilm", "--out-dir", str(out)])
+    rc = main(
+        ["train", "--task", f"t=gene={tmp_path / 'no-windows'}", "--init", "packaged:minilm", "--out-dir", str(out)]
+    )
     assert rc == 2
     assert f"output folder {out} is not writable" in capsys.readouterr().err
 

@@ -8,7 +8,19 @@ from mtlner.cli import main
 def _prepare(tmp_path, train_text):
     for split, text in (("train", train_text), ("dev", conll("a/O")), ("test", conll("b/O"))):
         write(tmp_path / "in" / f"{split}.tsv", text)
-    return main(["prepare", "--task", "t", "--entity", "gene", "--input-dir", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")])
+    return main(
+        [
+            "prepare",
+            "--task",
+            "t",
+            "--entity",
+            "gene",
+            "--input-dir",
+            str(tmp_path / "in"),
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
 
 
 def test_malformed_line_stops_with_file_and_line(tmp_path, capsys):
@@ -27,14 +39,26 @@ def test_good_corpus_writes_normalised_files_and_stats(tmp_path):
 
 def test_unknown_encoder_is_named(tmp_path, capsys):
     write(tmp_path / "c" / "train.tsv", conll("a/O"))
-    code = main(["windows", "--corpus-dir", str(tmp_path / "c"), "--encoder", str(tmp_path / "no-such-encoder"), "--out-dir", str(tmp_path / "w")])
+    code = main(
+        [
+            "windows",
+            "--corpus-dir",
+            str(tmp_path / "c"),
+            "--encoder",
+            str(tmp_path / "no-such-encoder"),
+            "--out-dir",
+            str(tmp_path / "w"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "no-such-encoder" in err and "Traceback" not in err
 
 
 def test_missing_window_cache_says_which_rule_builds_it(tmp_path, capsys):
-    code = main(["train", "--task", f"t=gene={tmp_path}", "--init", "packaged:minilm", "--out-dir", str(tmp_path / "o")])
+    code = main(
+        ["train", "--task", f"t=gene={tmp_path}", "--init", "packaged:minilm", "--out-dir", str(tmp_path / "o")]
+    )
     assert code == 2
     assert "window cache" in capsys.readouterr().err
 
@@ -45,7 +69,17 @@ def test_max_documents_keeps_the_first_documents_and_counts_them(tmp_path, capsy
     three = "".join(f"-DOCSTART-\tO\n\n{conll(f'gene{i}/B-Gene x/O')}\n" for i in range(3))
     for split in ("train", "dev", "test"):
         write(tmp_path / "in" / f"{split}.tsv", three)
-    args = ["prepare", "--task", "t", "--entity", "gene", "--input-dir", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")]
+    args = [
+        "prepare",
+        "--task",
+        "t",
+        "--entity",
+        "gene",
+        "--input-dir",
+        str(tmp_path / "in"),
+        "--out-dir",
+        str(tmp_path / "out"),
+    ]
     assert main(args + ["--max-documents", "train=2", "test=1"]) == 0
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert [stats["splits"][s]["documents"] for s in ("train", "dev", "test")] == [2, 3, 1]

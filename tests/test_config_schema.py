@@ -64,6 +64,8 @@ def test_unknown_keys_are_errors(section):
         validate(minimal_config(**{section: {"typo_key": 1}}), str(SCHEMA_PATH), set_default=True)
 
 
-@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in [ROOT / "config.yaml", *(ROOT / "config").glob("*.yaml")]))
+@pytest.mark.parametrize(
+    "path", sorted(str(p.relative_to(ROOT)) for p in [ROOT / "config.yaml", *(ROOT / "config").glob("*.yaml")])
+)
 def test_shipped_configs_are_valid(path):
     validate(yaml.safe_load((ROOT / path).read_text()), str(SCHEMA_PATH), set_default=True)

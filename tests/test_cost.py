@@ -21,7 +21,10 @@ def _metrics(path, kind, tasks, ablation=0.0, train_s=10.0, eval_s=2.0, epochs=2
     return path
 
 
-STATS = {"a": {"train": {"subwords": 1000}, "dev": {"subwords": 200}}, "b": {"train": {"subwords": 3000}, "dev": {"subwords": 400}}}
+STATS = {
+    "a": {"train": {"subwords": 1000}, "dev": {"subwords": 200}},
+    "b": {"train": {"subwords": 3000}, "dev": {"subwords": 400}},
+}
 
 
 def test_hours_and_shares_by_kind(tmp_path):
@@ -57,7 +60,11 @@ def test_projection_labels_tasks_sized_from_the_papers_table(tmp_path):
     jobs = job_costs([_metrics(tmp_path / "1.json", "stl", ["a"])], STATS)
     stats = {"a": {**STATS["a"], "train_mentions": 100}}  # 10 subwords per mention
     paper = pd.DataFrame({"entity": ["species"], "dataset": ["S800"], "total_train": [50], "total_dev": [5]})
-    grid = {"a": {"entity": "gene", "dataset": "A"}, "species_s800": {"entity": "species", "dataset": "S800"}, "nope": {"entity": "x"}}
+    grid = {
+        "a": {"entity": "gene", "dataset": "A"},
+        "species_s800": {"entity": "species", "dataset": "S800"},
+        "nope": {"entity": "x"},
+    }
     out = projection(jobs, stats, grid, paper, epochs=1, ablations=[0.0])
     rows = out.set_index("task")
     assert rows.loc["a", "source"] == "measured" and rows.loc["species_s800", "source"] == "estimated"
@@ -77,7 +84,22 @@ def test_cli_writes_both_tables(tmp_path):
     window.write_text(json.dumps(STATS["a"]))
     grid = tmp_path / "grid.yaml"
     grid.write_text("tasks: {a: {entity: gene}}\ntraining: {epochs: 3}\nablation_levels: [0.0, 0.5]\n")
-    assert main(["cost", "--metrics", str(metrics), "--window-stats", str(window), "--grid-config", str(grid), "--out-dir", str(tmp_path / "t")]) == 0
+    assert (
+        main(
+            [
+                "cost",
+                "--metrics",
+                str(metrics),
+                "--window-stats",
+                str(window),
+                "--grid-config",
+                str(grid),
+                "--out-dir",
+                str(tmp_path / "t"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "t/cost.md").read_text().startswith("# Cost of this run")
     projected = pd.read_csv(tmp_path / "t/cost_projection.csv")
     assert projected.iloc[-1]["task"] == "all" and projected.iloc[-1]["hours_total"] > 0

@@ -35,7 +35,14 @@ def window(*sentences: str, doc: int = 0) -> Window:
             ids.append(GENE_B if word.isupper() else GENE_I if word == "protein" else 5)
         lengths.append(len(pairs_))
     n = len(words)
-    return Window([101] + ids + [102], [SPECIAL] + [LABEL_ID[t] for t in tags] + [SPECIAL], list(range(1, n + 1)), lengths, words, doc)
+    return Window(
+        [101] + ids + [102],
+        [SPECIAL] + [LABEL_ID[t] for t in tags] + [SPECIAL],
+        list(range(1, n + 1)),
+        lengths,
+        words,
+        doc,
+    )
 
 
 class ToyTagger(torch.nn.Module):
@@ -68,7 +75,11 @@ def test_a_head_is_scored_on_another_same_type_tasks_test_split_with_the_known_a
     target = _target("gene_b", "gene", [window("BRCA1/B binds/O P53/B protein/I"), window("RAS/B gene/I")])
     model = ToyTagger()
     cfg = TrainConfig(device="cpu", progress=False)
-    rows = cross_test(evaluator(model, SimpleNamespace(pad_token_id=0), cfg), [_task("gene_a", "gene"), _task("species_x", "species")], [target])
+    rows = cross_test(
+        evaluator(model, SimpleNamespace(pad_token_id=0), cfg),
+        [_task("gene_a", "gene"), _task("species_x", "species")],
+        [target],
+    )
     assert model.heads == ["gene_a"]  # the source's head; the species task has none of this type
     assert len(rows) == 1 and (rows[0]["source"], rows[0]["target"], rows[0]["test_windows"]) == ("gene_a", "gene_b", 2)
     entity, word = rows[0]["test"]["entity"], rows[0]["test"]["word"]
@@ -126,7 +137,12 @@ def test_table_has_the_drop_and_the_targets_own_score(tmp_path):
     halved = _metrics(tmp_path, "stl", {"a": 0.6}, [("a", "b", 0.3)], ablation=0.5)
     assert len(cross_corpus_table(paths + [halved])) == 5
     written = write_cross_corpus(paths + [halved], tmp_path / "tables", tmp_path / "figures", entities=["gene"])
-    assert {p.name for p in written} == {"cross_corpus.csv", "cross_corpus.md", "fig_cross_corpus_gene.png", "fig_cross_corpus_gene.svg"}
+    assert {p.name for p in written} == {
+        "cross_corpus.csv",
+        "cross_corpus.md",
+        "fig_cross_corpus_gene.png",
+        "fig_cross_corpus_gene.svg",
+    }
     assert (tmp_path / "figures" / "fig_cross_corpus_gene.png").read_bytes()[:4] == b"\x89PNG"
     # no pairs at all (no type with two tasks): an empty table that says so
     write_cross_corpus(paths[3:], tmp_path / "empty", tmp_path / "empty")
@@ -152,11 +168,23 @@ def test_train_cross_tests_an_mtl_jobs_heads_after_its_test_pass(tmp_path, capsy
 
     # MTL on both gene tasks, each task cross-tested, plus a copy of gene_demo_a's test split under another name
     tasks = ["--task", f"gene_demo_a=Gene={a}", "--task", f"gene_demo_b=gene={b}", "--kind", "mtl"]
-    cross = ["--cross-test", f"gene_demo_a=gene={a}", "--cross-test", f"gene_demo_b=gene={b / 'test.pt'}", "--cross-test", f"copy_of_a=gene={a}"]
+    cross = [
+        "--cross-test",
+        f"gene_demo_a=gene={a}",
+        "--cross-test",
+        f"gene_demo_b=gene={b / 'test.pt'}",
+        "--cross-test",
+        f"copy_of_a=gene={a}",
+    ]
     assert main(common + tasks + cross) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     rows = {(r["source"], r["target"]): r for r in metrics["cross_corpus"]}
-    assert set(rows) == {("gene_demo_b", "gene_demo_a"), ("gene_demo_a", "gene_demo_b"), ("gene_demo_a", "copy_of_a"), ("gene_demo_b", "copy_of_a")}
+    assert set(rows) == {
+        ("gene_demo_b", "gene_demo_a"),
+        ("gene_demo_a", "gene_demo_b"),
+        ("gene_demo_a", "copy_of_a"),
+        ("gene_demo_b", "copy_of_a"),
+    }
     # the known answer: a head on its own task's test windows under another name scores what the test pass scored
     assert rows[("gene_demo_a", "copy_of_a")]["test"] == metrics["tasks"]["gene_demo_a"]["test"]
     assert rows[("gene_demo_b", "copy_of_a")]["test"] == rows[("gene_demo_b", "gene_demo_a")]["test"]
@@ -196,7 +224,19 @@ def test_table_and_heat_map_give_an_evaluation_only_target_a_column_of_its_own(t
 def _dry_run(tmp_path, config: dict, check: bool = True) -> subprocess.CompletedProcess:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "work"), "--cores", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-p",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path / "work"),
+        "--cores",
+        "2",
+    ]
     proc = subprocess.run(cmd + ["--configfile", str(path)], capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -226,7 +266,14 @@ def _target_config(tmp_path, **targets) -> dict:
     return config
 
 
-TRAINING_RULES = ("train_stl", "train_mtl", "train_mtl_saved", "train_mtl_without", "train_stl_from_mtl", "train_baseline")
+TRAINING_RULES = (
+    "train_stl",
+    "train_mtl",
+    "train_mtl_saved",
+    "train_mtl_without",
+    "train_stl_from_mtl",
+    "train_baseline",
+)
 
 
 def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests_but_no_training(tmp_path):

@@ -77,32 +77,46 @@ def test_acquire_times_out(tmp_path):
 def test_cli_sets_device_and_env_words(tmp_path):
     out = subprocess.run(
         _cli("--devices", "5", "--", "FOO=bar", "sh", "-c", 'echo "$CUDA_VISIBLE_DEVICES $FOO $MTLNER_GPU_SLOT"'),
-        env=_env(tmp_path), capture_output=True, text=True, check=True,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.split() == ["5", "bar", "5:0"]
 
 
 def test_cli_passthrough_inside_slurm_and_without_gpu(tmp_path):
-    out = subprocess.run(_cli("--", "sh", "-c", 'echo "[$CUDA_VISIBLE_DEVICES]"'),
-                         env=_env(tmp_path, SLURM_JOB_ID="42", CUDA_VISIBLE_DEVICES="0"),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        _cli("--", "sh", "-c", 'echo "[$CUDA_VISIBLE_DEVICES]"'),
+        env=_env(tmp_path, SLURM_JOB_ID="42", CUDA_VISIBLE_DEVICES="0"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[0]" and "SLURM job 42" in out.stderr
-    out = subprocess.run(_cli("--", "sh", "-c", 'echo "[$CUDA_VISIBLE_DEVICES]"'),
-                         env=_env(tmp_path, CUDA_VISIBLE_DEVICES=""), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        _cli("--", "sh", "-c", 'echo "[$CUDA_VISIBLE_DEVICES]"'),
+        env=_env(tmp_path, CUDA_VISIBLE_DEVICES=""),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[]" and "CPU" in out.stderr
 
 
 def test_cli_times_out_with_tempfail(tmp_path):
     held = try_acquire(["0"], lock_dir=tmp_path)
-    res = subprocess.run(_cli("--devices", "0", "--timeout", "0.5", "--", "true"), env=_env(tmp_path),
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        _cli("--devices", "0", "--timeout", "0.5", "--", "true"), env=_env(tmp_path), capture_output=True, text=True
+    )
     assert res.returncode == 75 and "no free GPU slot" in res.stderr
     held.release()
 
 
 def test_lock_held_by_command_and_freed_by_sigkill(tmp_path):
-    proc = subprocess.Popen(_cli("--devices", "0", "--", "sleep", "60"), env=_env(tmp_path),
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cli("--devices", "0", "--", "sleep", "60"), env=_env(tmp_path), stderr=subprocess.PIPE, text=True
+    )
     try:
         assert "GPU 0" in proc.stderr.readline()  # printed just before exec
         assert try_acquire(["0"], lock_dir=tmp_path) is None  # the exec'd sleep holds it
@@ -117,11 +131,16 @@ def test_concurrent_jobs_never_share_a_device(tmp_path):
     """6 jobs on 2 devices (as Snakemake with --resources gpu=2 would start them, or more):
     per device, the recorded [start, end] intervals never overlap."""
     log = tmp_path / "log"
-    script = f'echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) start" >> {log}; sleep 0.4; ' \
-             f'echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) end" >> {log}'
-    procs = [subprocess.Popen(_cli("--devices", "0,1", "--", "sh", "-c", script),
-                              env=_env(tmp_path / "locks"), stderr=subprocess.DEVNULL)
-             for _ in range(6)]
+    script = (
+        f'echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) start" >> {log}; sleep 0.4; '
+        f'echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) end" >> {log}'
+    )
+    procs = [
+        subprocess.Popen(
+            _cli("--devices", "0,1", "--", "sh", "-c", script), env=_env(tmp_path / "locks"), stderr=subprocess.DEVNULL
+        )
+        for _ in range(6)
+    ]
     assert all(p.wait(timeout=60) == 0 for p in procs)
     events = sorted((float(t), dev, what) for dev, t, what in (line.split() for line in log.read_text().splitlines()))
     busy: dict[str, int] = {"0": 0, "1": 0}

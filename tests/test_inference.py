@@ -20,7 +20,12 @@ def _tiny_model(tasks=("a", "b")):
 
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=64
+        vocab_size=60,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
     )
     return MultiTaskTagger(BertModel(config), {t: "gene" for t in tasks}).eval()
 
@@ -65,7 +70,9 @@ def test_iob_spans_is_seqeval_strict_iob2_on_every_short_sequence():
     alphabet = ["O", "B-X", "I-X", "B-Y", "I-Y"]
     for length in range(6):
         for tags in itertools.product(alphabet, repeat=length):
-            expected = sorted((e.start, e.end, e.tag) for s in Entities([list(tags)], IOB2, suffix=False).entities for e in s)
+            expected = sorted(
+                (e.start, e.end, e.tag) for s in Entities([list(tags)], IOB2, suffix=False).entities for e in s
+            )
             assert iob_spans(list(tags)) == expected, tags
 
 
@@ -107,7 +114,9 @@ def test_label_subwords_first_reads_each_words_first_subword():
         best = model(ids, mask, "a").argmax(-1)[0]
     cpu = torch.device("cpu")
     assert predict_windows(model, [window], 0, cpu, 64)[0]["a"].labels == best[[2, 3, 6]].tolist()
-    assert predict_windows(model, [window], 0, cpu, 64, label_subwords="first")[0]["a"].labels == best[[1, 3, 4]].tolist()
+    assert (
+        predict_windows(model, [window], 0, cpu, 64, label_subwords="first")[0]["a"].labels == best[[1, 3, 4]].tolist()
+    )
 
 
 # --------------------------------------------------------------------------- padding

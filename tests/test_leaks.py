@@ -52,7 +52,9 @@ def corpora(tmp_path):
 def test_a_sentence_shared_between_tasks_and_duplicates_within_a_task_are_found(corpora):
     frame = audit(corpora).set_index(["task_a", "split_a", "task_b", "split_b"])
     between = frame.loc[("gene", "train", "species", "test")]
-    assert between["shared_sentences"] == 1 and between["scope"] == "between tasks"  # case-folded: 'The mouse p53' = 'the MOUSE P53'
+    assert (
+        between["shared_sentences"] == 1 and between["scope"] == "between tasks"
+    )  # case-folded: 'The mouse p53' = 'the MOUSE P53'
     assert between["sentences_b"] == 1 and between["share_b"] == pytest.approx(0.5)
     assert pd.isna(between["shared_documents"]) or between["shared_documents"] == 0  # p1 and s2 differ
     within = frame.loc[("gene", "train", "gene", "dev")]
@@ -69,7 +71,9 @@ def test_audit_writes_table_and_per_task_json_and_warns(corpora, tmp_path, caplo
     md = (tmp_path / "tables" / "leak_audit.md").read_text()
     assert md.startswith("# Leak audit") and "between tasks" in md and "None" not in md
     species = json.loads((tmp_path / "leaks" / "species.json").read_text())
-    assert [(o["task_a"], o["split_b"]) for o in species["overlaps"]] == [("gene", "test")]  # dev/test duplicates are no training leak
+    assert [(o["task_a"], o["split_b"]) for o in species["overlaps"]] == [
+        ("gene", "test")
+    ]  # dev/test duplicates are no training leak
     gene = json.loads((tmp_path / "leaks" / "gene.json").read_text())
     assert [(o["task_a"], o["split_b"]) for o in gene["overlaps"]] == [("gene", "dev")]
     assert "the test split of task species shares 1 sentences" in caplog.text
@@ -79,7 +83,10 @@ def test_audit_writes_table_and_per_task_json_and_warns(corpora, tmp_path, caplo
 def test_warn_names_leaks_among_the_jobs_tasks_only(corpora, caplog):
     with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
         assert warn(corpora) == 2  # gene's training text in species' test split and in its own dev split
-    assert "the test split of task species shares 1 sentences (1 of its sentences, 50.0%) with the train split of task gene" in caplog.text
+    assert (
+        "the test split of task species shares 1 sentences (1 of its sentences, 50.0%) with the train split of task gene"
+        in caplog.text
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
         assert warn({"species": corpora["species"]}) == 0  # a job without the gene task does not train on its text
@@ -112,7 +119,9 @@ def test_drop_leaks_removes_training_sentences_found_in_any_dev_or_test_split(co
     assert (out["gene"] / "test.tsv").read_text() == (corpora["gene"] / "test.tsv").read_text()
     assert "BRCA1" in (out["gene"] / "train.tsv").read_text() and "mouse" not in (out["gene"] / "train.tsv").read_text()
     # the audit of the cleaned corpora: no training text left in any evaluation split, the drop recorded
-    frame = write_audit(out, tmp_path / "tables", tmp_path / "leaks").set_index(["task_a", "split_a", "task_b", "split_b"])
+    frame = write_audit(out, tmp_path / "tables", tmp_path / "leaks").set_index(
+        ["task_a", "split_a", "task_b", "split_b"]
+    )
     row = frame.loc[("gene", "train", "species", "test")]
     assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
     assert json.loads((tmp_path / "leaks" / "species.json").read_text())["overlaps"] == []
@@ -129,7 +138,9 @@ def test_cli_audit_and_drop(corpora, tmp_path):
     specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
     assert main(["leaks", "audit", *specs, "--table-dir", str(tmp_path / "t"), "--json-dir", str(tmp_path / "j")]) == 0
     assert (tmp_path / "j" / "gene.json").is_file()
-    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}={tmp_path / 'c' / task}")]
+    specs = [
+        arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}={tmp_path / 'c' / task}")
+    ]
     assert main(["leaks", "drop", *specs]) == 0
     assert json.loads((tmp_path / "c" / "gene" / "stats.json").read_text())["drop_leaks"]["dropped_sentences"] == 2
     assert main(["leaks", "drop", "--corpus", "gene"]) == 2  # a malformed spec is a user error

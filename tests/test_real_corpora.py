@@ -34,7 +34,9 @@ def _need(name: str):
 @pytest.mark.parametrize("name", sorted(EXPECTED_TYPES))
 def test_prepare_reads_every_real_corpus(name, tmp_path):
     folder = _need(name)
-    assert main(["prepare", "--task", name, "--entity", "x", "--input-dir", str(folder), "--out-dir", str(tmp_path)]) == 0
+    assert (
+        main(["prepare", "--task", name, "--entity", "x", "--input-dir", str(folder), "--out-dir", str(tmp_path)]) == 0
+    )
     import json
 
     stats = json.loads((tmp_path / "stats.json").read_text())

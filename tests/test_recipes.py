@@ -68,7 +68,9 @@ def test_step_budget_stops_after_that_many_steps_and_first_subword_training_runs
     task = _task("species_demo", tokenizer, "species", limit=12)
     torch.manual_seed(0)
     model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
-    cfg = TrainConfig(max_steps=5, batch_size=4, max_tokens=512, lr=1e-4, progress=False, checkpoint=False, label_subwords="first")
+    cfg = TrainConfig(
+        max_steps=5, batch_size=4, max_tokens=512, lr=1e-4, progress=False, checkpoint=False, label_subwords="first"
+    )
     result = train(model, tokenizer, [task], cfg, tmp_path / "work")
     # 12 windows in batches of at most 4: 3 steps an epoch, so 5 steps are two epochs, the second cut short
     assert result["steps"] == 5

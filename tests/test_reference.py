@@ -13,20 +13,43 @@ PAPER = ROOT / "resources" / "paper"
 def _write_tables(folder):
     folder.mkdir(parents=True)
     base = {"entity": ["cell_line", "chemical"], "dataset": ["CLL", "CDR"], "task": ["cellline_cll", "chemical_cdr"]}
-    pd.DataFrame(base | {"total_train": [234, 9100], "total_dev": [30, 1500], "total_test": [77, 4700],
-                         "unique_train": [195, 2400], "unique_dev": [26, 560], "unique_test": [67,
-                             1500]}).to_csv(folder / "table1_corpus.csv", index=False)
-    pd.DataFrame(base | {"f1_test": [0.70, 0.90], "p_test": [0.7, 0.9], "r_test": [0.7, 0.9], "f1_dev": [0.7,
-        0.9]}).to_csv(folder / "table2_stl.csv", index=False)
-    pd.DataFrame(base | {"f1_test": [0.60, 0.95], "p_test": [0.6, 0.95], "r_test": [0.6, 0.95], "f1_dev": [0.6,
-        0.9]}).to_csv(folder / "table3_mtl.csv", index=False)
+    pd.DataFrame(
+        base
+        | {
+            "total_train": [234, 9100],
+            "total_dev": [30, 1500],
+            "total_test": [77, 4700],
+            "unique_train": [195, 2400],
+            "unique_dev": [26, 560],
+            "unique_test": [67, 1500],
+        }
+    ).to_csv(folder / "table1_corpus.csv", index=False)
+    pd.DataFrame(
+        base | {"f1_test": [0.70, 0.90], "p_test": [0.7, 0.9], "r_test": [0.7, 0.9], "f1_dev": [0.7, 0.9]}
+    ).to_csv(folder / "table2_stl.csv", index=False)
+    pd.DataFrame(
+        base | {"f1_test": [0.60, 0.95], "p_test": [0.6, 0.95], "r_test": [0.6, 0.95], "f1_dev": [0.6, 0.9]}
+    ).to_csv(folder / "table3_mtl.csv", index=False)
     levels = {"a0.00": [0.7, 0.9], "a0.25": [0.6, 0.9], "a0.50": [0.5, 0.85], "a0.75": [0.4, 0.8], "a0.90": [0.2, 0.7]}
     pd.DataFrame(base | levels).to_csv(folder / "table4_stl_data_ablation.csv", index=False)
     pd.DataFrame(base | levels).to_csv(folder / "table5_mtl_data_ablation.csv", index=False)
-    pd.DataFrame(base | levels | {"stl": [0.6, 0.95], "mtl": [0.6, 0.95]}).to_csv(folder / "table6_entity_ablation.csv", index=False)
-    pd.DataFrame(base | {"f1_mtl": [0.5, 0.9], "f1_stl": [0.6, 0.9]}).to_csv(folder / "table7_entity_level.csv", index=False)
-    pd.DataFrame({"comparison": ["mtl_vs_stl"] * 2, "kind": ["mtl"] * 2, "task": base["task"], "ablation": [0.0, 0.0],
-                  "delta": [-0.1, 0.05], "p": [0.001, 0.2], "p_holm": [0.002, 0.2]}).to_csv(folder / "significance.csv", index=False)
+    pd.DataFrame(base | levels | {"stl": [0.6, 0.95], "mtl": [0.6, 0.95]}).to_csv(
+        folder / "table6_entity_ablation.csv", index=False
+    )
+    pd.DataFrame(base | {"f1_mtl": [0.5, 0.9], "f1_stl": [0.6, 0.9]}).to_csv(
+        folder / "table7_entity_level.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "comparison": ["mtl_vs_stl"] * 2,
+            "kind": ["mtl"] * 2,
+            "task": base["task"],
+            "ablation": [0.0, 0.0],
+            "delta": [-0.1, 0.05],
+            "p": [0.001, 0.2],
+            "p_holm": [0.002, 0.2],
+        }
+    ).to_csv(folder / "significance.csv", index=False)
 
 
 def test_claims_are_counted_from_the_tables():
@@ -57,7 +80,9 @@ def test_page_puts_our_rows_beside_the_papers_for_the_same_tasks(tmp_path):
     out = write_reference(tmp_path / "results", PAPER, tmp_path / "docs", "Reference run", notes="Ran on a CPU.")
     text = out.read_text()
     assert text.startswith("# Reference run\n\nRan on a CPU.") and "![fig4](figures/fig4.png)" in text
-    assert (tmp_path / "docs" / "tables" / "table2_stl.md").is_file() and (tmp_path / "docs" / "figures" / "fig4.png").is_file()
+    assert (tmp_path / "docs" / "tables" / "table2_stl.md").is_file() and (
+        tmp_path / "docs" / "figures" / "fig4.png"
+    ).is_file()
 
 
 def test_missing_tables_are_a_clear_error(tmp_path):

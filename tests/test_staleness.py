@@ -57,7 +57,9 @@ def test_fingerprint_follows_the_starting_model_folder(small_task, tmp_path):
 
 @pytest.mark.slow
 def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_path, caplog):
-    cfg = TrainConfig(epochs=1, lr=2e-4, batch_size=4, max_tokens=512, progress=False, checkpoint=True, checkpoint_minutes=0)
+    cfg = TrainConfig(
+        epochs=1, lr=2e-4, batch_size=4, max_tokens=512, progress=False, checkpoint=True, checkpoint_minutes=0
+    )
     work = tmp_path / "work"
 
     def run(task):

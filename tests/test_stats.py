@@ -107,8 +107,16 @@ def _job(tmp_path, kind, task, ablation, seed, tags, without=""):
     for doc, (gold, pred) in enumerate(tags):
         lines += [f"-DOCSTART-\t{doc}\tO\tO", ""] + [f"w\t{g}\t{p}" for g, p in zip(gold, pred)] + [""]
     write(job / "predictions" / f"{task}.test.tsv", "\n".join(lines))
-    row = {"kind": kind, "without": without, "task": task, "ablation": ablation, "seed": seed, "split": "test",
-        "level": "entity", "source": str(job / "metrics.json")}
+    row = {
+        "kind": kind,
+        "without": without,
+        "task": task,
+        "ablation": ablation,
+        "seed": seed,
+        "split": "test",
+        "level": "entity",
+        "source": str(job / "metrics.json"),
+    }
     return row, job / "predictions" / f"{task}.test.tsv"
 
 

@@ -24,7 +24,11 @@ def saved(tmp_path_factory):
 
 def test_stl_from_the_mtl_folder_is_encoder_plus_one_head(saved):
     frame = storage_table(saved / "mtl", max_length=32, batch=2).set_index("setup")
-    one, stl, mtl = frame.loc["STL, one task"], frame.loc["STL, one model per task"], frame.loc["MTL, one encoder + all heads"]
+    one, stl, mtl = (
+        frame.loc["STL, one task"],
+        frame.loc["STL, one model per task"],
+        frame.loc["MTL, one encoder + all heads"],
+    )
     assert mtl["parameters"] - one["parameters"] == 2 * HEAD
     assert stl["parameters"] == 3 * one["parameters"] and stl["models"] == 3 and mtl["models"] == 1
     assert stl["disk_mb"] == pytest.approx(3 * one["disk_mb"])

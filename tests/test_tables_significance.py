@@ -30,16 +30,29 @@ SIG = pd.DataFrame({
 
 
 def test_table3_and_table7_carry_p_at_ablation_zero_with_sd_over_seeds():
-    tables = build_tables(_results(), CORPUS, names=["table3_mtl", "table7_entity_level", "significance"], significance=SIG)
+    tables = build_tables(
+        _results(), CORPUS, names=["table3_mtl", "table7_entity_level", "significance"], significance=SIG
+    )
     t3 = tables["table3_mtl"].set_index("task")
-    assert t3.loc["t1", "p_vs_stl"] == 0.01 and t3.loc["t1", "p_vs_stl_holm"] == 0.02 and t3.loc["t2", "p_vs_stl"] == 0.3
+    assert (
+        t3.loc["t1", "p_vs_stl"] == 0.01 and t3.loc["t1", "p_vs_stl_holm"] == 0.02 and t3.loc["t2", "p_vs_stl"] == 0.3
+    )
     assert t3.loc["t1", "f1_test_sd"] == pytest.approx(0.00707, abs=1e-4)
     t7 = tables["table7_entity_level"].set_index("task")
     assert t7.loc["t2", "p_vs_stl_holm"] == 0.3
     md = to_markdown(tables["table3_mtl"])
     assert "| p_vs_stl | p_vs_stl_holm |" in md and "± 0.007" in md
     sig = tables["significance"]
-    assert list(sig.columns[:8]) == ["comparison", "kind", "without", "ablation", "baseline", "entity", "dataset", "task"]
+    assert list(sig.columns[:8]) == [
+        "comparison",
+        "kind",
+        "without",
+        "ablation",
+        "baseline",
+        "entity",
+        "dataset",
+        "task",
+    ]
     assert len(sig) == 3
 
 

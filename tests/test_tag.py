@@ -27,7 +27,10 @@ def mtl_model(tmp_path_factory, tokenizer):
     """A real pretrained MiniLM fine-tuned for one epoch on two demo tasks, saved like the workflow does."""
     tasks = []
     for name, entity in TASKS.items():
-        splits = {s: build_windows(read_conll(DEMO_CORPORA / name / f"{s}.tsv")[0], tokenizer, 64) for s in ("train", "dev", "test")}
+        splits = {
+            s: build_windows(read_conll(DEMO_CORPORA / name / f"{s}.tsv")[0], tokenizer, 64)
+            for s in ("train", "dev", "test")
+        }
         tasks.append(Task(name, entity, splits["train"], splits["dev"][:4], splits["test"][:2]))
     torch.manual_seed(1)
     model = MultiTaskTagger.create("packaged:minilm", TASKS)
@@ -70,7 +73,21 @@ def test_the_gene_head_finds_a_gene_of_the_text(tagged):
 
 def test_conll_has_one_column_per_task_and_token_offsets(mtl_model, tmp_path):
     out = tmp_path / "out.conll"
-    assert main(["tag", "--model", str(mtl_model), str(write(tmp_path / "a.txt", TEXT)), "-o", str(out), "--format", "conll"]) == 0
+    assert (
+        main(
+            [
+                "tag",
+                "--model",
+                str(mtl_model),
+                str(write(tmp_path / "a.txt", TEXT)),
+                "-o",
+                str(out),
+                "--format",
+                "conll",
+            ]
+        )
+        == 0
+    )
     lines = out.read_text().splitlines()
     assert lines[0] == "# token\tstart\tend\tgene_demo_a\tspecies_demo"
     assert lines[1] == f"-DOCSTART-\t{tmp_path / 'a.txt'}"
@@ -85,7 +102,9 @@ def test_bioc_annotations_point_into_the_passage(mtl_model, tmp_path):
     from bioc import biocxml
 
     out = tmp_path / "out.xml"
-    tag_files(mtl_model, [write(tmp_path / "a.txt", TEXT), write(tmp_path / "b.txt", "p53 binds DNA.")], out, fmt="bioc")
+    tag_files(
+        mtl_model, [write(tmp_path / "a.txt", TEXT), write(tmp_path / "b.txt", "p53 binds DNA.")], out, fmt="bioc"
+    )
     collection = biocxml.loads(out.read_text())
     assert [d.id for d in collection.documents] == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
     passage = collection.documents[0].passages[0]
@@ -159,7 +178,10 @@ def test_very_long_tokens_are_tagged_o_and_keep_their_offsets(mtl_model, tmp_pat
     tag_files(mtl_model, [write(tmp_path / "long.txt", text)], out, max_length=64)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 2
-    assert "long.txt: the token at characters 19-918 ('ab-ab-ab-ab-ab-ab-ab...', 899 characters) is longer than a window (599 subwords" in caplog.text
+    assert (
+        "long.txt: the token at characters 19-918 ('ab-ab-ab-ab-ab-ab-ab...', 899 characters) is longer than a window (599 subwords"
+        in caplog.text
+    )
     for r in records:
         assert text[r["start"] : r["end"]] == r["text"]
         for e in r["entities"]:

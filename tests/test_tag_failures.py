@@ -73,16 +73,26 @@ def test_bioc_with_form_feeds_and_control_characters_is_written_with_offsets_kep
     spans = set()
     for a in passage.annotations:
         loc = a.locations[0]
-        assert passage.text[loc.offset : loc.offset + loc.length] == a.text == xml_safe(text[loc.offset : loc.offset + loc.length])
+        assert (
+            passage.text[loc.offset : loc.offset + loc.length]
+            == a.text
+            == xml_safe(text[loc.offset : loc.offset + loc.length])
+        )
         spans.add((a.infons["task"], loc.offset, loc.offset + loc.length))
-    found = {(e["task"], e["start"], e["end"]) for line in jsonl.read_text().splitlines() for e in json.loads(line)["entities"]}
+    found = {
+        (e["task"], e["start"], e["end"])
+        for line in jsonl.read_text().splitlines()
+        for e in json.loads(line)["entities"]
+    }
     assert spans == found and ("gene_demo_a", text.index("BRCA1"), text.index("BRCA1") + 7) in spans  # "BRCA1\x01x"
-    assert ("4 characters that XML cannot hold (U+000C x1, U+000B x1, U+0001 x1, U+001B x1), in 1 of 1 documents, "
-            "written as a space each") in caplog.text
+    assert (
+        "4 characters that XML cannot hold (U+000C x1, U+000B x1, U+0001 x1, U+001B x1), in 1 of 1 documents, "
+        "written as a space each"
+    ) in caplog.text
 
 
 def test_xml_safe_keeps_what_xml_allows():
-    allowed = "tab\t lf\n cr\r \u00e9 \u2028 \ud7ff \ue000 \ufffd \U0001F600 \x7f \x85"
+    allowed = "tab\t lf\n cr\r \u00e9 \u2028 \ud7ff \ue000 \ufffd \U0001f600 \x7f \x85"
     assert xml_safe(allowed) == allowed
     assert xml_safe("a\x00b\x08c\x1fd\ufffee\uffff") == "a b c d e "
 
@@ -93,7 +103,9 @@ def test_xml_safe_keeps_what_xml_allows():
 def test_output_under_a_file_is_refused_before_any_work(tmp_path, capsys):
     blocker = write(tmp_path / "notes.txt", "I am a file")
     # neither the model nor the input exists: the output is what is reported, so it was checked first
-    code, err = run(["--model", tmp_path / "no-model", tmp_path / "no-input.txt", "-o", blocker / "sub" / "out.jsonl"], capsys)
+    code, err = run(
+        ["--model", tmp_path / "no-model", tmp_path / "no-input.txt", "-o", blocker / "sub" / "out.jsonl"], capsys
+    )
     assert code == 2
     assert f"cannot write {blocker / 'sub' / 'out.jsonl'}: {blocker} is a file, not a folder" in err
     assert "no-model" not in err and "no-input" not in err
@@ -114,7 +126,10 @@ def test_output_in_a_folder_that_cannot_be_written_is_refused_before_any_work(tm
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)  # what a read-only folder or mount does, even to root
     code, err = run(["--model", tmp_path / "no-model", tmp_path / "no-input.txt", "-o", tmp_path / "out.jsonl"], capsys)
-    assert code == 2 and f"cannot write {tmp_path / 'out.jsonl'}: folder {tmp_path} is not writable (Permission denied)" in err
+    assert (
+        code == 2
+        and f"cannot write {tmp_path / 'out.jsonl'}: folder {tmp_path} is not writable (Permission denied)" in err
+    )
     assert "no-model" not in err
 
 
@@ -124,7 +139,9 @@ def test_output_in_a_read_only_folder_is_refused(tmp_path, capsys):
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        code, err = run(["--model", tmp_path / "no-model", tmp_path / "x.txt", "-o", folder / "new" / "out.jsonl"], capsys)
+        code, err = run(
+            ["--model", tmp_path / "no-model", tmp_path / "x.txt", "-o", folder / "new" / "out.jsonl"], capsys
+        )
     finally:
         folder.chmod(0o755)
     assert code == 2 and f"folder {folder} is not writable" in err
@@ -186,37 +203,100 @@ def _heads(path, shapes):
 
 
 BROKEN = {
-    "heads.pt truncated": (lambda m: _replace(m / "heads.pt", (m / "heads.pt").read_bytes()[:5000]), "heads.pt",
-        r"cannot be read \(.*\): it is truncated or not a heads file"),
-    "heads.pt empty": (lambda m: _replace(m / "heads.pt", b""), "heads.pt", r"cannot be read \(EOFError\): it is truncated"),
+    "heads.pt truncated": (
+        lambda m: _replace(m / "heads.pt", (m / "heads.pt").read_bytes()[:5000]),
+        "heads.pt",
+        r"cannot be read \(.*\): it is truncated or not a heads file",
+    ),
+    "heads.pt empty": (
+        lambda m: _replace(m / "heads.pt", b""),
+        "heads.pt",
+        r"cannot be read \(EOFError\): it is truncated",
+    ),
     "heads.pt not torch": (lambda m: _replace(m / "heads.pt", b"hello"), "heads.pt", r"cannot be read"),
     "heads.pt of another task set": (
         lambda m: _heads(m / "heads.pt", {"chemical_demo.weight": (4, 384), "chemical_demo.bias": (4,)}),
-        "heads.pt", r"holds heads for chemical_demo but .*model\.json lists gene_demo_a, species_demo: the two files come from different models"),
+        "heads.pt",
+        r"holds heads for chemical_demo but .*model\.json lists gene_demo_a, species_demo: the two files come from different models",
+    ),
     "heads.pt of another encoder": (
-        lambda m: _heads(m / "heads.pt", {f"{t}.{p}": (4, 768) if p == "weight" else (4,) for t in TASKS for p in ("weight", "bias")}),
-        "heads.pt", r"the head of gene_demo_a has shape \(4, 768\), the encoder in .* needs \(4, 384\)"),
-    "model.json missing": (lambda m: (m / "model.json").unlink(), "model.json", r"model\.json is missing: .* is not a saved model"),
-    "model.json invalid": (lambda m: (m / "model.json").write_text('{"tasks": {"gene'), "model.json", r"is not valid JSON \(JSONDecodeError"),
-    "model.json not UTF-8": (lambda m: (m / "model.json").write_bytes(b'{"tasks": "\xff"}'), "model.json", r"is not valid JSON \(UnicodeDecodeError"),
-    "model.json without tasks": (lambda m: (m / "model.json").write_text('{"kind": "mtl"}'), "model.json", r"does not list the model's tasks"),
-    "model.json is a list": (lambda m: (m / "model.json").write_text("[]"), "model.json", r"does not list the model's tasks"),
+        lambda m: _heads(
+            m / "heads.pt", {f"{t}.{p}": (4, 768) if p == "weight" else (4,) for t in TASKS for p in ("weight", "bias")}
+        ),
+        "heads.pt",
+        r"the head of gene_demo_a has shape \(4, 768\), the encoder in .* needs \(4, 384\)",
+    ),
+    "model.json missing": (
+        lambda m: (m / "model.json").unlink(),
+        "model.json",
+        r"model\.json is missing: .* is not a saved model",
+    ),
+    "model.json invalid": (
+        lambda m: (m / "model.json").write_text('{"tasks": {"gene'),
+        "model.json",
+        r"is not valid JSON \(JSONDecodeError",
+    ),
+    "model.json not UTF-8": (
+        lambda m: (m / "model.json").write_bytes(b'{"tasks": "\xff"}'),
+        "model.json",
+        r"is not valid JSON \(UnicodeDecodeError",
+    ),
+    "model.json without tasks": (
+        lambda m: (m / "model.json").write_text('{"kind": "mtl"}'),
+        "model.json",
+        r"does not list the model's tasks",
+    ),
+    "model.json is a list": (
+        lambda m: (m / "model.json").write_text("[]"),
+        "model.json",
+        r"does not list the model's tasks",
+    ),
     "model.json with a bad max_length": (
-        lambda m: (m / "model.json").write_text(json.dumps({"tasks": TASKS, "max_length": "long"})), "model.json",
-            r"max_length 'long' is not a window size"),
+        lambda m: (m / "model.json").write_text(json.dumps({"tasks": TASKS, "max_length": "long"})),
+        "model.json",
+        r"max_length 'long' is not a window size",
+    ),
     "encoder missing": (lambda m: shutil.rmtree(m / "encoder"), "", r"encoder is missing: .* is not a saved model"),
-    "encoder is a file": (lambda m: (shutil.rmtree(m / "encoder"), (m / "encoder").write_text("x")), "encoder", r"is not a folder"),
-    "encoder config missing": (lambda m: (m / "encoder" / "config.json").unlink(), "encoder/config.json", r"is missing: .* is not a saved encoder"),
-    "encoder config invalid": (lambda m: _replace(m / "encoder" / "config.json", b"{"), "encoder/config.json", r"is not valid JSON"),
-    "encoder weights missing": (lambda m: (m / "encoder" / "model.safetensors").unlink(), "encoder",
-        r"holds no encoder weights \(model\.safetensors or pytorch_model\.bin\)"),
+    "encoder is a file": (
+        lambda m: (shutil.rmtree(m / "encoder"), (m / "encoder").write_text("x")),
+        "encoder",
+        r"is not a folder",
+    ),
+    "encoder config missing": (
+        lambda m: (m / "encoder" / "config.json").unlink(),
+        "encoder/config.json",
+        r"is missing: .* is not a saved encoder",
+    ),
+    "encoder config invalid": (
+        lambda m: _replace(m / "encoder" / "config.json", b"{"),
+        "encoder/config.json",
+        r"is not valid JSON",
+    ),
+    "encoder weights missing": (
+        lambda m: (m / "encoder" / "model.safetensors").unlink(),
+        "encoder",
+        r"holds no encoder weights \(model\.safetensors or pytorch_model\.bin\)",
+    ),
     "encoder weights truncated": (
-        lambda m: _replace(m / "encoder" / "model.safetensors", (m / "encoder" / "model.safetensors").read_bytes()[:100_000]),
-        "encoder", r"cannot (load|read) the encoder"),
-    "tokenizer missing": (lambda m: (m / "encoder" / "tokenizer.json").unlink(), "encoder", r"holds no tokenizer \(tokenizer\.json or vocab\.txt\)"),
+        lambda m: _replace(
+            m / "encoder" / "model.safetensors", (m / "encoder" / "model.safetensors").read_bytes()[:100_000]
+        ),
+        "encoder",
+        r"cannot (load|read) the encoder",
+    ),
+    "tokenizer missing": (
+        lambda m: (m / "encoder" / "tokenizer.json").unlink(),
+        "encoder",
+        r"holds no tokenizer \(tokenizer\.json or vocab\.txt\)",
+    ),
     "tokenizer of another model": (
-        lambda m: ((m / "encoder" / "tokenizer.json").unlink(), (m / "encoder" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")),
-        "encoder", r"has 5 tokens but the encoder's vocabulary 30522: its tokenizer files are missing or come from another model"),
+        lambda m: (
+            (m / "encoder" / "tokenizer.json").unlink(),
+            (m / "encoder" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"),
+        ),
+        "encoder",
+        r"has 5 tokens but the encoder's vocabulary 30522: its tokenizer files are missing or come from another model",
+    ),
 }
 
 
@@ -240,7 +320,9 @@ def test_model_path_that_is_a_file_or_the_run_folder_is_explained(model_dir, tmp
         tag_files(source, [source], tmp_path / "out.jsonl")
     run_folder = tmp_path / "seed_1"
     _copy(model_dir, run_folder / "model")
-    with pytest.raises(UserError, match=rf"model\.json is missing: .*\n  -> did you mean --model {run_folder / 'model'}\?"):
+    with pytest.raises(
+        UserError, match=rf"model\.json is missing: .*\n  -> did you mean --model {run_folder / 'model'}\?"
+    ):
         tag_files(run_folder, [source], tmp_path / "out.jsonl")
     assert not (tmp_path / "out.jsonl").exists()
 
@@ -263,15 +345,28 @@ def test_runs_it_cannot_tokenise_are_tagged_o_with_a_warning_naming_file_and_off
     summary = tag_files(model_dir, [source], out)
     assert summary["untaggable_tokens"] == 3
     starts = {name: text.index(s) for name, s in (("run", run_1mb), ("dna", dna), ("hyphens", hyphens))}
-    assert (f"{source}: the token at characters {starts['run']}-{starts['run'] + 1_000_000} ('aaaaaaaaaaaaaaaaaaaa...', "
-            "1000000 characters) is longer than 1000 characters (--max-token-chars); tagged O") in caplog.text
-    assert (f"{source}: the token at characters {starts['dna']}-{starts['dna'] + 160} ('ACGTACGTACGTACGTACGT...', 160 characters) "
-            "has 160 characters the tokenizer reads as one unknown subword; tagged O") in caplog.text
+    assert (
+        f"{source}: the token at characters {starts['run']}-{starts['run'] + 1_000_000} ('aaaaaaaaaaaaaaaaaaaa...', "
+        "1000000 characters) is longer than 1000 characters (--max-token-chars); tagged O"
+    ) in caplog.text
+    assert (
+        f"{source}: the token at characters {starts['dna']}-{starts['dna'] + 160} ('ACGTACGTACGTACGTACGT...', 160 characters) "
+        "has 160 characters the tokenizer reads as one unknown subword; tagged O"
+    ) in caplog.text
     assert f"{source}: the token at characters {starts['hyphens']}-{starts['hyphens'] + 299} " in caplog.text
     assert "is longer than a window (199 subwords, a window holds 126); tagged O" in caplog.text
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     genes = [e["text"] for e in record["entities"] if e["task"] == "gene_demo_a"]
-    assert genes == ["BRCA1", "binds", "and", "and", "or", DASATINIB, "here", "."]  # every other word; a long sensible one too
+    assert genes == [
+        "BRCA1",
+        "binds",
+        "and",
+        "and",
+        "or",
+        DASATINIB,
+        "here",
+        ".",
+    ]  # every other word; a long sensible one too
     assert max(len(e["text"]) for e in record["entities"]) == len(DASATINIB)
     for e in record["entities"]:
         assert text[e["start"] : e["end"]] == e["text"]
@@ -280,7 +375,20 @@ def test_runs_it_cannot_tokenise_are_tagged_o_with_a_warning_naming_file_and_off
 def test_many_untaggable_tokens_give_a_few_warnings_and_a_count(model_dir, tmp_path, capsys, caplog):
     text = "Start " + " ".join(f"{i}" + "x" * 40 for i in range(6)) + " end.\n"
     out = tmp_path / "out.conll"
-    code, _ = run(["--model", model_dir, write(tmp_path / "a.txt", text), "-o", out, "--format", "conll", "--max-token-chars", "30"], capsys)
+    code, _ = run(
+        [
+            "--model",
+            model_dir,
+            write(tmp_path / "a.txt", text),
+            "-o",
+            out,
+            "--format",
+            "conll",
+            "--max-token-chars",
+            "30",
+        ],
+        capsys,
+    )
     assert code == 0
     assert caplog.text.count("is longer than 30 characters (--max-token-chars); tagged O") == 3
     assert "a.txt: 3 more such tokens tagged O" in caplog.text
@@ -299,7 +407,9 @@ class _Terminal(io.StringIO):
 
 
 @pytest.mark.parametrize("terminal, progress, shown", [(True, True, True), (True, False, False), (False, True, False)])
-def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(model_dir, tmp_path, monkeypatch, terminal, progress, shown):
+def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(
+    model_dir, tmp_path, monkeypatch, terminal, progress, shown
+):
     stderr = _Terminal() if terminal else io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
     sources = [write(tmp_path / f"{i}.txt", TEXT) for i in range(3)]
@@ -308,5 +418,7 @@ def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(model_dir, tmp
 
 
 def test_no_progress_flag_is_accepted(model_dir, tmp_path, capsys):
-    code, err = run(["--model", model_dir, write(tmp_path / "a.txt", TEXT), "-o", tmp_path / "o.jsonl", "--no-progress"], capsys)
+    code, err = run(
+        ["--model", model_dir, write(tmp_path / "a.txt", TEXT), "-o", tmp_path / "o.jsonl", "--no-progress"], capsys
+    )
     assert code == 0 and "window/s" not in err

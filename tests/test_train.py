@@ -154,5 +154,7 @@ def test_schedules_warm_up_then_stay_constant_or_decay_to_zero(scheduler):
         assert lrs[2:] == [1.0] * 6
     else:
         assert lrs[2:] == pytest.approx([1.0, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6])
-    without_warmup = build_scheduler(torch.optim.AdamW([param], lr=1.0), TrainConfig(scheduler=scheduler), total_steps=8)
+    without_warmup = build_scheduler(
+        torch.optim.AdamW([param], lr=1.0), TrainConfig(scheduler=scheduler), total_steps=8
+    )
     assert without_warmup.get_last_lr() == [1.0]  # no warm-up: the first step takes the full rate

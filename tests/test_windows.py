@@ -24,7 +24,11 @@ def _check_invariants(windows, docs, tokenizer, max_length):
         # every subword between [CLS] and [SEP] belongs to exactly one word, in order
         starts = [1] + [e + 1 for e in win.word_ends[:-1]]
         assert win.word_ends[-1] == len(win.input_ids) - 2
-        for word, start, end, in zip(win.words, starts, win.word_ends):
+        for (
+            word,
+            start,
+            end,
+        ) in zip(win.words, starts, win.word_ends):
             expected = tokenizer(word, add_special_tokens=False)["input_ids"] or [tokenizer.unk_token_id]
             assert win.input_ids[start : end + 1] == expected
             tag = all_tags[position]

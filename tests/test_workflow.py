@@ -113,14 +113,23 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     assert baseline["config"]["scheduler"] == "linear" and baseline["epochs"] == 1
     # batches of 16 sentences are not split by the paper recipe's 512-subword budget
     assert baseline["config"]["batch_size"] == 16 and baseline["config"]["max_tokens"] == 16 * 64
-    caches = {json.loads(p.read_text())["windowing"]: p.parent.parent.name for p in results.glob("windows/*/gene_demo_a/stats.json")}
+    caches = {
+        json.loads(p.read_text())["windowing"]: p.parent.parent.name
+        for p in results.glob("windows/*/gene_demo_a/stats.json")
+    }
     assert set(caches) == {"pack", "sentence"} and caches["pack"] != caches["sentence"]
     recipes = (results / "tables" / "recipes.csv").read_text().splitlines()
     assert "entity_stl" in recipes[0] and "entity_standard" in recipes[0] and len(recipes) == 3
     for name in ("table2_stl", "table3_mtl", "table6_entity_ablation", "class_averages", "correlations"):
         assert (results / "tables" / f"{name}.csv").stat().st_size > 0
         assert (results / "tables" / f"{name}.md").read_text().startswith("# ")
-    figures = ["fig4_f1_vs_size", "fig5_entity_ablation", "fig6_stl_from_mtl", "fig_data_ablation", "fig_unseen_data_ablation"]
+    figures = [
+        "fig4_f1_vs_size",
+        "fig5_entity_ablation",
+        "fig6_stl_from_mtl",
+        "fig_data_ablation",
+        "fig_unseen_data_ablation",
+    ]
     for name in figures + [f"fig_boundary_errors_{kind}" for kind in ("stl", "mtl", "stl_from_mtl")]:
         assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert b"<svg" in (results / "figures" / f"{name}.svg").read_bytes()[:2000]
@@ -134,7 +143,9 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
     leaks = (results / "tables" / "leak_audit.csv").read_text()
     assert "gene_demo_a,train,species_demo,dev,between tasks,1," in leaks  # a sentence the synthetic corpora share
     assert "leak in this job's tasks" in (results / "logs/mtl/all/ablation_0.0/seed_1.log").read_text()
-    stage2 = json.loads((results / "stl_from_mtl/without_gene/gene_demo_a/ablation_0.5/seed_1/metrics.json").read_text())
+    stage2 = json.loads(
+        (results / "stl_from_mtl/without_gene/gene_demo_a/ablation_0.5/seed_1/metrics.json").read_text()
+    )
     assert stage2["init"] == "results/mtl/without_gene/seed_1/model"
     assert stage2["tasks"]["gene_demo_a"]["train_windows"] < stage2["tasks"]["gene_demo_a"]["train_windows_total"]
     mtl = json.loads((results / "mtl/without_gene/seed_1/metrics.json").read_text())
@@ -206,9 +217,13 @@ def test_entity_ablation_can_name_the_types_to_leave_out(tmp_path):
         "species_demo": {"entity": "species", "dataset": "DemoSpecies"},
         "chemical_demo": {"entity": "chemical", "dataset": "DemoChem"},
     }
-    counts = job_counts(snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["Species"])).stdout)
+    counts = job_counts(
+        snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["Species"])).stdout
+    )
     assert counts["train_mtl_without"] == 1 and counts["train_stl_from_mtl"] == 2  # species_demo at two levels
-    proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["disease"]), check=False)
+    proc = snakemake(
+        tmp_path, "-n", config=tiny_config(tmp_path, tasks=tasks, entity_ablation=["disease"]), check=False
+    )
     assert proc.returncode != 0 and "entity_ablation names ['disease'], which no task has" in proc.stdout + proc.stderr
 
 
@@ -219,12 +234,30 @@ GENE_PAIR = {
 
 
 def test_jobs_cross_test_the_other_tasks_of_their_entity_type_only(tmp_path):
-    config = tiny_config(tmp_path, tasks=GENE_PAIR | {"species_demo": {"entity": "species", "dataset": "DemoSpecies"}}, baseline={"enabled": True})
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--cores", "2"]
+    config = tiny_config(
+        tmp_path,
+        tasks=GENE_PAIR | {"species_demo": {"entity": "species", "dataset": "DemoSpecies"}},
+        baseline={"enabled": True},
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-p",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--cores",
+        "2",
+    ]
     cmd += ["--configfile", str(config)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
     commands = [line for line in out.splitlines() if " train --kind " in line]
-    assert len(commands) == job_counts(out)["train_stl"] + 2 + 2 + 6 + 3  # STL, MTL, MTL without, STL from MTL, baseline
+    assert (
+        len(commands) == job_counts(out)["train_stl"] + 2 + 2 + 6 + 3
+    )  # STL, MTL, MTL without, STL from MTL, baseline
     for line in commands:
         tested = re.findall(r"--cross-test (\S+?)=(\S+?)=(\S+)", line)
         tasks = re.findall(r"--task (\S+?)=", line)
@@ -234,7 +267,9 @@ def test_jobs_cross_test_the_other_tasks_of_their_entity_type_only(tmp_path):
             expected = [t for t in GENE_PAIR if t != tasks[0]] if tasks[0] in GENE_PAIR else []
         assert [t[0] for t in tested] == expected, line
         key = re.search(r"--task \S+?=\S+?=results/windows/([^/]+)/", line).group(1)
-        assert all(t[1] == "gene" and t[2] == f"results/windows/{key}/{t[0]}/test.pt" for t in tested)  # the job's own cache
+        assert all(
+            t[1] == "gene" and t[2] == f"results/windows/{key}/{t[0]}/test.pt" for t in tested
+        )  # the job's own cache
     assert job_counts(out)["cross_corpus"] == 1
 
 
@@ -254,10 +289,14 @@ def test_tiny_workflow_with_two_tasks_of_one_type_builds_the_cross_corpus_table(
     (cross,) = stl["cross_corpus"]
     row = next(r for r in rows if (r[3], r[1]) == ("stl", "gene_demo_a"))
     assert float(row[9]) == pytest.approx(cross["test"]["entity"]["f1"])
-    assert float(row[11]) == pytest.approx(stl["tasks"]["gene_demo_a"]["test"]["entity"]["f1"] - cross["test"]["entity"]["f1"])
+    assert float(row[11]) == pytest.approx(
+        stl["tasks"]["gene_demo_a"]["test"]["entity"]["f1"] - cross["test"]["entity"]["f1"]
+    )
     assert (results / "figures" / "fig_cross_corpus_gene.png").read_bytes()[:4] == b"\x89PNG"
     assert (results / "tables" / "cross_corpus.md").read_text().startswith("# Cross-corpus transfer")
     # the HTML report carries the table and the heat map, with their captions
     snakemake(tmp_path, "--report", str(tmp_path / "report.html"), config=config)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Cross-corpus transfer, for every STL, MTL" in html and "Cross-corpus transfer within one entity type" in html
+    assert (
+        "Cross-corpus transfer, for every STL, MTL" in html and "Cross-corpus transfer within one entity type" in html
+    )

@@ -77,7 +77,10 @@ def read_tagged(path: str | Path) -> list[tuple[list[str], list[str], list[str]]
             current = ([], [], [])
             continue
         if len(columns) < 3:
-            raise UserError(f"{path}:{number}: expected 'token<TAB>gold<TAB>predicted', got {line!r}", hint="rerun the training job that wrote it")
+            raise UserError(
+                f"{path}:{number}: expected 'token<TAB>gold<TAB>predicted', got {line!r}",
+                hint="rerun the training job that wrote it",
+            )
         for column, value in zip(current, (columns[0], columns[-2], columns[-1])):
             column.append(value)
     return sentences
@@ -151,7 +154,11 @@ def _seen_unseen_scores(c: dict) -> dict:
     out = {}
     for part in ("seen", "unseen"):
         tp, pred, gold = c[f"tp_{part}"], c[f"pred_{part}"], c[f"gold_{part}"]
-        out |= {f"precision_{part}": _ratio(tp, pred), f"recall_{part}": _ratio(tp, gold), f"f1_{part}": _f1(tp, pred, gold)}
+        out |= {
+            f"precision_{part}": _ratio(tp, pred),
+            f"recall_{part}": _ratio(tp, gold),
+            f"f1_{part}": _f1(tp, pred, gold),
+        }
     out["share_unseen"] = _ratio(c["gold_unseen"], c["gold_seen"] + c["gold_unseen"])
     return out
 
@@ -160,7 +167,12 @@ def _boundary_scores(c: dict) -> dict:
     p_overlap = _ratio(c["exact"] + c["boundary"], c["predicted"])
     r_overlap = _ratio(c["exact"] + c["boundary_gold"], c["gold"])
     overlap = 2 * p_overlap * r_overlap / (p_overlap + r_overlap) if p_overlap + r_overlap > 0 else 0.0
-    return {"f1_strict": _f1(c["exact"], c["predicted"], c["gold"]), "f1_overlap": overlap, "p_overlap": p_overlap, "r_overlap": r_overlap}
+    return {
+        "f1_strict": _f1(c["exact"], c["predicted"], c["gold"]),
+        "f1_overlap": overlap,
+        "p_overlap": p_overlap,
+        "r_overlap": r_overlap,
+    }
 
 
 # --------------------------------------------------------------------------- jobs
@@ -186,10 +198,15 @@ def analyse(results: pd.DataFrame, predictions, windows: dict[str, str | Path]) 
     for job in _jobs(results).itertuples(index=False):
         path = prediction_path(job.source, job.task)
         if path.resolve() not in given:
-            raise UserError(f"no predictions given for task {job.task} of {job.source} (expected {path})",
-                hint="pass every job's predictions/<task>.test.tsv with --predictions")
+            raise UserError(
+                f"no predictions given for task {job.task} of {job.source} (expected {path})",
+                hint="pass every job's predictions/<task>.test.tsv with --predictions",
+            )
         if job.task not in windows:
-            raise UserError(f"no training windows given for task {job.task}", hint="pass --windows TASK=results/windows/<key>/<task>/train.pt")
+            raise UserError(
+                f"no training windows given for task {job.task}",
+                hint="pass --windows TASK=results/windows/<key>/<task>/train.pt",
+            )
         if job.task not in loaded:
             loaded[job.task] = load_windows(windows[job.task])[0]
         key = (job.task, float(job.ablation), int(job.seed))
@@ -203,7 +220,13 @@ def analyse(results: pd.DataFrame, predictions, windows: dict[str, str | Path]) 
         if key not in forms:
             forms[key] = training_forms(kept)
         sentences = read_tagged(given[path.resolve()])
-        base = {"kind": job.kind, "without": job.without, "task": job.task, "ablation": float(job.ablation), "seed": int(job.seed)}
+        base = {
+            "kind": job.kind,
+            "without": job.without,
+            "task": job.task,
+            "ablation": float(job.ablation),
+            "seed": int(job.seed),
+        }
         counts = seen_unseen_counts(sentences, forms[key])
         seen_rows.append(base | {"train_forms": len(forms[key])} | counts | _seen_unseen_scores(counts))
         counts = boundary_counts(sentences)
@@ -215,8 +238,19 @@ SEEN_COLUMNS = [
     "f1_seen", "f1_unseen", "recall_seen", "recall_unseen", "precision_seen", "precision_unseen",
     "gold_seen", "gold_unseen", "share_unseen", "pred_seen", "pred_unseen", "train_forms",
 ]  # fmt: skip
-BOUNDARY_COLUMNS = ["f1_strict", "f1_overlap", "p_overlap", "r_overlap", "gold", "predicted", "exact", "boundary",
-    "boundary_gold", "missed", "spurious"]
+BOUNDARY_COLUMNS = [
+    "f1_strict",
+    "f1_overlap",
+    "p_overlap",
+    "r_overlap",
+    "gold",
+    "predicted",
+    "exact",
+    "boundary",
+    "boundary_gold",
+    "missed",
+    "spurious",
+]
 COUNTS = {"gold_seen", "gold_unseen", "pred_seen", "pred_unseen", "train_forms", *BOUNDARY_COLUMNS[4:]}
 
 
@@ -235,12 +269,16 @@ def summarise(per_seed: pd.DataFrame, corpus: pd.DataFrame, columns: list[str]) 
     for column in COUNTS & set(columns):  # counts stay integers where no seed mean made them fractional
         if np.allclose(out[column], out[column].round()):
             out[column] = out[column].round().astype(int)
-    out = out.assign(_order=out["kind"].map(KIND_ORDER)).sort_values(["_order", "without", "ablation", "entity", "dataset"])
+    out = out.assign(_order=out["kind"].map(KIND_ORDER)).sort_values(
+        ["_order", "without", "ablation", "entity", "dataset"]
+    )
     first = ["kind", "without", "ablation", "entity", "dataset", "task"]
     return out[first + [c for c in out.columns if c not in first and c != "_order"]].reset_index(drop=True)
 
 
-def write_analysis(results_csv, corpus_stats, predictions, windows: dict[str, str], tables_dir, figures_dir) -> list[Path]:
+def write_analysis(
+    results_csv, corpus_stats, predictions, windows: dict[str, str], tables_dir, figures_dir
+) -> list[Path]:
     """Both tables (CSV + Markdown) and their figures (PNG + SVG)."""
     from . import plots
     from .tables import load_corpus_stats, load_results, to_markdown
@@ -248,7 +286,10 @@ def write_analysis(results_csv, corpus_stats, predictions, windows: dict[str, st
     results = load_results(results_csv)
     corpus = load_corpus_stats(corpus_stats)
     seen, boundary = analyse(results, predictions, windows)
-    frames = {"seen_unseen": summarise(seen, corpus, SEEN_COLUMNS), "boundary_errors": summarise(boundary, corpus, BOUNDARY_COLUMNS)}
+    frames = {
+        "seen_unseen": summarise(seen, corpus, SEEN_COLUMNS),
+        "boundary_errors": summarise(boundary, corpus, BOUNDARY_COLUMNS),
+    }
     written = []
     for name, frame in frames.items():
         base = Path(tables_dir) / name
@@ -259,7 +300,9 @@ def write_analysis(results_csv, corpus_stats, predictions, windows: dict[str, st
     has_ea = (results["kind"] == "stl_from_mtl").any()
     figures = {"fig_unseen_data_ablation": lambda: plots.fig_unseen_data_ablation(frames["seen_unseen"])}
     for kind in KINDS if has_ea else KINDS[:2]:
-        figures[f"fig_boundary_errors_{kind}"] = lambda kind=kind: plots.fig_boundary_errors(frames["boundary_errors"], kind)
+        figures[f"fig_boundary_errors_{kind}"] = lambda kind=kind: plots.fig_boundary_errors(
+            frames["boundary_errors"], kind
+        )
     for name, draw in figures.items():
         base = Path(figures_dir) / name
         plots._save(draw(), base)

@@ -110,8 +110,17 @@ def significance(results: pd.DataFrame, predictions, rounds: int = 1000, seed: i
         kind, without, task, ablation = key_a
         result = _compare(systems[key_a], systems[key_b], task, counts, rounds, seed)
         if result is not None:
-            rows.append({"comparison": comparison, "kind": kind, "without": without, "task": task,
-                "ablation": ablation, "baseline": baseline, **result})
+            rows.append(
+                {
+                    "comparison": comparison,
+                    "kind": kind,
+                    "without": without,
+                    "task": task,
+                    "ablation": ablation,
+                    "baseline": baseline,
+                    **result,
+                }
+            )
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "p_holm"])
     frame["p_holm"] = np.nan
     for _, index in frame.groupby(["comparison", "kind", "ablation"]).groups.items():

@@ -39,7 +39,13 @@ log = logging.getLogger("mtlner")
 def _prepare(args) -> None:
     from .corpus import SPLITS, read_conll, split_stats, write_conll
 
-    stats = {"task": args.task, "entity_type": args.entity, "dataset": args.dataset or args.task, "splits": {}, "warnings": []}
+    stats = {
+        "task": args.task,
+        "entity_type": args.entity,
+        "dataset": args.dataset or args.task,
+        "splits": {},
+        "warnings": [],
+    }
     limits = _document_limits(args.max_documents)
     for split in _splits(args.splits, SPLITS):
         docs, report = read_conll(Path(args.input_dir) / f"{split}.tsv")
@@ -144,7 +150,12 @@ def _train(args) -> None:
     for name, (gold, pred) in result.predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
-        extra = {"kind": args.kind, "seed": args.seed, "max_length": window_meta.get("max_length"), "label_subwords": cfg.label_subwords}
+        extra = {
+            "kind": args.kind,
+            "seed": args.seed,
+            "max_length": window_meta.get("max_length"),
+            "label_subwords": cfg.label_subwords,
+        }
         model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
     results = {
         "kind": args.kind,
@@ -201,11 +212,26 @@ def _storage(args) -> None:
 def _tag(args) -> None:
     from .tag import tag_files
 
-    summary = tag_files(args.model, args.inputs, args.output, fmt=args.format, max_length=args.max_length, device=args.device,
-                        batch_tokens=args.max_tokens, progress=not args.no_progress, max_token_chars=args.max_token_chars)
-    log.info("tagged %(documents)d documents, %(sentences)d sentences, %(tokens)d tokens in %(seconds).1f s -> %(output)s", summary)
+    summary = tag_files(
+        args.model,
+        args.inputs,
+        args.output,
+        fmt=args.format,
+        max_length=args.max_length,
+        device=args.device,
+        batch_tokens=args.max_tokens,
+        progress=not args.no_progress,
+        max_token_chars=args.max_token_chars,
+    )
+    log.info(
+        "tagged %(documents)d documents, %(sentences)d sentences, %(tokens)d tokens in %(seconds).1f s -> %(output)s",
+        summary,
+    )
     if summary["untaggable_tokens"]:
-        log.warning("%(untaggable_tokens)d tokens could not be tokenised sensibly and were tagged O (warnings above; docs/tag.md)", summary)
+        log.warning(
+            "%(untaggable_tokens)d tokens could not be tokenised sensibly and were tagged O (warnings above; docs/tag.md)",
+            summary,
+        )
 
 
 def _cost(args) -> None:
@@ -227,12 +253,17 @@ def _cost(args) -> None:
     epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
     levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
     tables = {
-        "cost": (cost_table(jobs), "Cost of this run: device-hours by job kind and ablation level, with the shares of "
-                 "training, dev evaluation and checkpoint writing"),
-        "cost_projection": (projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
-                            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
-                            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
-                            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions"),
+        "cost": (
+            cost_table(jobs),
+            "Cost of this run: device-hours by job kind and ablation level, with the shares of "
+            "training, dev evaluation and checkpoint writing",
+        ),
+        "cost_projection": (
+            projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
+            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
+            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
+            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions",
+        ),
     }
     for name, (frame, title) in tables.items():
         base = Path(args.out_dir) / name
@@ -288,7 +319,9 @@ def _leaks(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .trainconfig import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -297,8 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", required=True, type=_entity_type)
     p.add_argument("--dataset")
     p.add_argument("--input-dir", required=True, help="folder with train.tsv, dev.tsv, test.tsv")
-    p.add_argument("--max-documents", nargs="*", metavar="SPLIT=N", help="keep only the first N documents of a split (a reduced design)")
-    p.add_argument("--splits", nargs="+", choices=["train", "dev", "test"], help="splits to read (default all; test for an evaluation-only target)")
+    p.add_argument(
+        "--max-documents",
+        nargs="*",
+        metavar="SPLIT=N",
+        help="keep only the first N documents of a split (a reduced design)",
+    )
+    p.add_argument(
+        "--splits",
+        nargs="+",
+        choices=["train", "dev", "test"],
+        help="splits to read (default all; test for an evaluation-only target)",
+    )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_prepare)
 
@@ -307,10 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", required=True, help="local path, hub name, or packaged:minilm")
     p.add_argument("--max-length", type=int, default=512)
     p.add_argument(
-        "--windowing", default="pack", choices=["pack", "sentence"],
+        "--windowing",
+        default="pack",
+        choices=["pack", "sentence"],
         help="pack: sentences of a document fill a window (paper); sentence: one sentence per window",
     )
-    p.add_argument("--splits", nargs="+", choices=["train", "dev", "test"], help="splits to window (default all; test for an evaluation-only target)")
+    p.add_argument(
+        "--splits",
+        nargs="+",
+        choices=["train", "dev", "test"],
+        help="splits to window (default all; test for an evaluation-only target)",
+    )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_windows)
 
@@ -325,7 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch default)")
     p.add_argument(
-        "--cross-test", action="append", default=[], metavar="NAME=ENTITY=WINDOWS_DIR",
+        "--cross-test",
+        action="append",
+        default=[],
+        metavar="NAME=ENTITY=WINDOWS_DIR",
         help="after the test pass, score the job's heads of ENTITY on this other task's test windows (a window folder "
         "or its test.pt); into metrics.json under cross_corpus (repeat per task)",
     )
@@ -351,15 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out-dir", required=True)
         if name == "tables":
             p.add_argument("--paper-dir", help="folder with the paper's tables as CSV, for side-by-side comparison")
-            p.add_argument("--predictions", nargs="*", default=[],
-                help="every job's predictions/<task>.test.tsv: adds bootstrap p-values and the significance table")
+            p.add_argument(
+                "--predictions",
+                nargs="*",
+                default=[],
+                help="every job's predictions/<task>.test.tsv: adds bootstrap p-values and the significance table",
+            )
             p.add_argument("--bootstrap-rounds", type=int, default=1000)
             p.add_argument("--bootstrap-seed", type=int, default=1)
         p.set_defaults(run=func)
 
     p = sub.add_parser("storage", help="parameters, disk size and inference memory: STL per task vs MTL")
-    p.add_argument("--model", required=True, help="a saved MTL model folder (results/mtl/all/ablation_0.0/seed_1/model)")
-    p.add_argument("--stl-model", action="append", help="saved STL model folders, if kept (repeat); else STL = MTL encoder + one head")
+    p.add_argument(
+        "--model", required=True, help="a saved MTL model folder (results/mtl/all/ablation_0.0/seed_1/model)"
+    )
+    p.add_argument(
+        "--stl-model",
+        action="append",
+        help="saved STL model folders, if kept (repeat); else STL = MTL encoder + one head",
+    )
     p.add_argument("--max-length", type=int, default=512, help="subwords per window of the measured batch")
     p.add_argument("--batch", type=int, default=8, help="windows in the measured batch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -371,22 +434,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a saved model folder (holds encoder/, heads.pt, model.json)")
     p.add_argument("-o", "--output", required=True, help="output file, written atomically")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll", "bioc"])
-    p.add_argument("--max-length", type=int, default=None,
-        help="subwords per window (default: the model's training window, else the encoder's maximum)")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="subwords per window (default: the model's training window, else the encoder's maximum)",
+    )
     p.add_argument("--max-tokens", type=int, default=8192, help="padded subwords per inference batch")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--max-token-chars", type=int, default=1000, help="a longer token (text without whitespace) is tagged O with a warning")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
+    p.add_argument(
+        "--max-token-chars",
+        type=int,
+        default=1000,
+        help="a longer token (text without whitespace) is tagged O with a warning",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (there is none anyway when stderr is not a terminal)",
+    )
     p.set_defaults(run=_tag)
 
     p = sub.add_parser("cost", help="device-hours of a finished run, and a projection for a whole grid")
     p.add_argument("--metrics", nargs="+", required=True, help="every training job's metrics.json")
     p.add_argument("--window-stats", nargs="+", required=True, help="results/windows/<key>/<task>/stats.json files")
     p.add_argument("--corpus-stats", nargs="*", help="results/corpora/<task>/stats.json (mentions, for estimates)")
-    p.add_argument("--grid-config", required=True, help="config whose tasks and ablation levels are projected (config.yaml: the paper's)")
+    p.add_argument(
+        "--grid-config",
+        required=True,
+        help="config whose tasks and ablation levels are projected (config.yaml: the paper's)",
+    )
     p.add_argument("--paper-dir", help="folder with the paper's table1_mentions.csv (sizes of tasks not run here)")
     p.add_argument("--epochs", type=int, default=0, help="epochs of the projected grid (default: the grid config's)")
-    p.add_argument("--scale", type=float, default=1.0, help="multiply projected seconds (e.g. another encoder's cost ratio)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="multiply projected seconds (e.g. another encoder's cost ratio)"
+    )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_cost)
 
@@ -401,16 +483,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analysis", help="seen vs unseen test mentions and boundary errors of every job")
     p.add_argument("--results", required=True, help="CSV written by 'mtlner collect'")
     p.add_argument("--corpus-stats", nargs="+", required=True, help="stats.json files written by 'mtlner prepare'")
-    p.add_argument("--predictions", nargs="+", required=True, help="every STL, MTL and STL-from-MTL job's predictions/<task>.test.tsv")
-    p.add_argument("--windows", action="append", required=True, metavar="TASK=PATH",
-        help="a task's training window cache (train.pt); repeat per task")
+    p.add_argument(
+        "--predictions",
+        nargs="+",
+        required=True,
+        help="every STL, MTL and STL-from-MTL job's predictions/<task>.test.tsv",
+    )
+    p.add_argument(
+        "--windows",
+        action="append",
+        required=True,
+        metavar="TASK=PATH",
+        help="a task's training window cache (train.pt); repeat per task",
+    )
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--figures-dir", required=True)
     p.set_defaults(run=_analysis)
 
     p = sub.add_parser("cross-corpus", help="cross-corpus transfer table and heat maps from the jobs' metrics.json")
-    p.add_argument("--metrics", nargs="+", required=True, help="training jobs' metrics.json (those run with --cross-test hold cross_corpus scores)")
-    p.add_argument("--entity", action="append", type=_entity_type, help="draw this entity type's heat map (repeat; default: every type with scores)")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        required=True,
+        help="training jobs' metrics.json (those run with --cross-test hold cross_corpus scores)",
+    )
+    p.add_argument(
+        "--entity",
+        action="append",
+        type=_entity_type,
+        help="draw this entity type's heat map (repeat; default: every type with scores)",
+    )
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--figures-dir", required=True)
     p.set_defaults(run=_cross_corpus)
@@ -418,14 +520,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("leaks", help="text shared between tasks' splits: audit, warn, drop")
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("audit", help="table of shared sentences/document IDs and one JSON per task")
-    a.add_argument("--corpus", action="append", required=True, metavar="TASK=DIR", help="a task's prepared corpus folder; repeat per task")
+    a.add_argument(
+        "--corpus",
+        action="append",
+        required=True,
+        metavar="TASK=DIR",
+        help="a task's prepared corpus folder; repeat per task",
+    )
     a.add_argument("--table-dir", required=True, help="leak_audit.csv and .md go here")
-    a.add_argument("--json-dir", required=True, help="<task>.json (overlaps of training text with the task's dev/test) go here")
-    a = actions.add_parser("drop", help="copy corpora without the training sentences found in any task's dev/test split")
+    a.add_argument(
+        "--json-dir", required=True, help="<task>.json (overlaps of training text with the task's dev/test) go here"
+    )
+    a = actions.add_parser(
+        "drop", help="copy corpora without the training sentences found in any task's dev/test split"
+    )
     a.add_argument("--corpus", action="append", required=True, metavar="TASK=IN_DIR=OUT_DIR", help="repeat per task")
     a = actions.add_parser("warn", help="log the leaks among one job's tasks, then run the job's command (after --)")
-    a.add_argument("--corpus", action="append", required=True, metavar="TASK=DIR", help="one of the job's tasks' corpus folder; repeat per task")
-    a.add_argument("run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings")
+    a.add_argument(
+        "--corpus",
+        action="append",
+        required=True,
+        metavar="TASK=DIR",
+        help="one of the job's tasks' corpus folder; repeat per task",
+    )
+    a.add_argument(
+        "run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings"
+    )
     p.set_defaults(run=_leaks)
     return parser
 
@@ -446,7 +566,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mtlner {args.command}: error: {err}", file=sys.stderr)
         return 2
     except Preempted as err:
-        print(f"mtlner {args.command}: {err}; rerun the same command (snakemake --rerun-incomplete) to resume", file=sys.stderr)
+        print(
+            f"mtlner {args.command}: {err}; rerun the same command (snakemake --rerun-incomplete) to resume",
+            file=sys.stderr,
+        )
         return 143
     return 0
 

@@ -112,7 +112,9 @@ def read_conll(path: str | Path) -> tuple[list[TaggedDocument], ReadReport]:
         # part of the first token ("\ufeff-DOCSTART-") and silently change the corpus
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise UserError(f"{path}: not UTF-8 (byte {err.start})", hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8") from err
+        raise UserError(
+            f"{path}: not UTF-8 (byte {err.start})", hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8"
+        ) from err
     for line_no, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped:
@@ -154,7 +156,9 @@ def read_conll(path: str | Path) -> tuple[list[TaggedDocument], ReadReport]:
     end_sentence()
     docs = [d for d in docs if d.sentences]
     if not docs:
-        raise UserError(f"{path}: no sentences found (empty split)", hint="each of train/dev/test needs at least one sentence")
+        raise UserError(
+            f"{path}: no sentences found (empty split)", hint="each of train/dev/test needs at least one sentence"
+        )
     if report.repaired_i_without_b > 5:
         report.warnings.append(f"{path}: {report.repaired_i_without_b} I-without-B tags repaired in total")
     for warning in report.warnings:
@@ -169,7 +173,9 @@ def write_conll(docs: list[TaggedDocument], path: str | Path, entity: str) -> No
         lines.append(f"{DOCSTART}\t{doc.doc_id}\tO" if doc.doc_id else f"{DOCSTART}\tO")
         lines.append("")
         for sent in doc.sentences:
-            lines.extend(f"{tok}\t{tag if tag == 'O' else tag + '-' + entity}" for tok, tag in zip(sent.tokens, sent.tags))
+            lines.extend(
+                f"{tok}\t{tag if tag == 'O' else tag + '-' + entity}" for tok, tag in zip(sent.tokens, sent.tags)
+            )
             lines.append("")
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -152,13 +152,19 @@ def projection(
     for task, spec in grid_tasks.items():
         if task in measured:
             stats = measured[task]
-            sizes[task] = {"entity": spec["entity"], "train": stats["train"]["subwords"], "dev": stats["dev"]["subwords"]}
+            sizes[task] = {
+                "entity": spec["entity"],
+                "train": stats["train"]["subwords"],
+                "dev": stats["dev"]["subwords"],
+            }
             source = "measured"
         else:
             if paper_table1 is None or not per_mention:
                 continue
             dataset = str(spec.get("dataset", task)).upper()
-            match = paper_table1[(paper_table1["entity"] == spec["entity"]) & (paper_table1["dataset"].str.upper() == dataset)]
+            match = paper_table1[
+                (paper_table1["entity"] == spec["entity"]) & (paper_table1["dataset"].str.upper() == dataset)
+            ]
             if match.empty:
                 continue
             ratio = sorted(per_mention)[len(per_mention) // 2]
@@ -172,13 +178,20 @@ def projection(
     grid = grid_subwords(sizes, ablations)
     hours = {}
     for kind in ("stl", "mtl", "mtl_without", "stl_from_mtl"):
-        seconds = epochs * (grid[f"{kind}_train"] / rate["train"] * (1 + rate["checkpoint_overhead"]) + grid[f"{kind}_dev"] / rate["dev"])
+        seconds = epochs * (
+            grid[f"{kind}_train"] / rate["train"] * (1 + rate["checkpoint_overhead"])
+            + grid[f"{kind}_dev"] / rate["dev"]
+        )
         hours[kind] = seconds * scale / 3600
     summary = pd.DataFrame(rows)
     for kind, value in hours.items():
         summary[f"hours_{kind}"] = float("nan")
-    total = {"task": "all", "entity": "", "train_subwords": summary["train_subwords"].sum(),
-        "source": f"{(summary['source'] == 'estimated').sum()} estimated"}
+    total = {
+        "task": "all",
+        "entity": "",
+        "train_subwords": summary["train_subwords"].sum(),
+        "source": f"{(summary['source'] == 'estimated').sum()} estimated",
+    }
     total |= {f"hours_{k}": v for k, v in hours.items()}
     total["hours_total"] = sum(hours.values())
     return pd.concat([summary, pd.DataFrame([total])], ignore_index=True)

@@ -144,7 +144,15 @@ def cross_test(evaluate, sources, targets: list[Target]) -> list[dict]:
     rows = []
     for source, target in pairs(sources, targets):
         scored, _ = evaluate(Task(source.name, target.entity, [], [], target.windows), "test")
-        rows.append({"source": source.name, "target": target.name, "entity_type": target.entity, "test_windows": len(target.windows), "test": scored})
+        rows.append(
+            {
+                "source": source.name,
+                "target": target.name,
+                "entity_type": target.entity,
+                "test_windows": len(target.windows),
+                "test": scored,
+            }
+        )
     return rows
 
 
@@ -280,7 +288,9 @@ def heat_map(table: pd.DataFrame, entity: str):
             own = sub.drop_duplicates(["source", "ablation", "seed"]).groupby("ablation")["in_corpus_f1"].mean()
             label = plots.KIND_LABELS.get(kind, kind)
             ax.plot(cross.index, cross.values, marker="o", color=f"C{k}", label=f"{label}, cross-corpus")
-            ax.plot(own.index, own.values, marker=".", linestyle="--", color=f"C{k}", alpha=0.6, label=f"{label}, in-corpus")
+            ax.plot(
+                own.index, own.values, marker=".", linestyle="--", color=f"C{k}", alpha=0.6, label=f"{label}, in-corpus"
+            )
         ax.set_xlabel("fraction of training data removed")
         ax.set_ylabel("mean entity-level test F1")
         ax.set_ylim(0, 1)

@@ -118,8 +118,9 @@ def _free_slots(lock_dir: Path, device: str, share: int) -> list[int]:
     return free
 
 
-def try_acquire(devices: list[str], share: int = 1, exclusive: bool = False,
-                lock_dir: Path | None = None) -> Allocation | None:
+def try_acquire(
+    devices: list[str], share: int = 1, exclusive: bool = False, lock_dir: Path | None = None
+) -> Allocation | None:
     """One non-blocking attempt; None when no device has room."""
     if share < 1:
         raise ValueError(f"share must be >= 1, got {share}")
@@ -147,9 +148,15 @@ def try_acquire(devices: list[str], share: int = 1, exclusive: bool = False,
     return None
 
 
-def acquire(devices: list[str], share: int = 1, exclusive: bool = False,
-            lock_dir: Path | None = None, timeout: float | None = None,
-            poll: float = 0.5, log=None) -> Allocation:
+def acquire(
+    devices: list[str],
+    share: int = 1,
+    exclusive: bool = False,
+    lock_dir: Path | None = None,
+    timeout: float | None = None,
+    poll: float = 0.5,
+    log=None,
+) -> Allocation:
     """Block until a slot (or, exclusive, a whole device) is free; TimeoutError after ``timeout``."""
     if not devices:
         raise ValueError("no GPU devices to allocate from")
@@ -180,8 +187,12 @@ def _split_env_words(cmd: list[str]) -> tuple[dict[str, str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mtlner.gpu_slots", description=__doc__.splitlines()[0])
-    ap.add_argument("--share", type=int, default=int(os.environ.get("MTLNER_GPU_SHARE", "1")),
-                    help="jobs per GPU (the workflow's gpu_share; default 1)")
+    ap.add_argument(
+        "--share",
+        type=int,
+        default=int(os.environ.get("MTLNER_GPU_SHARE", "1")),
+        help="jobs per GPU (the workflow's gpu_share; default 1)",
+    )
     ap.add_argument("--exclusive", action="store_true", help="take a whole device even when --share > 1")
     ap.add_argument("--devices", help="comma list of devices (default: see module doc)")
     ap.add_argument("--lock-dir", type=Path, default=None)
@@ -206,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             note = "no GPU device: running on CPU"
             fds = []
         else:
+
             def log(msg: str) -> None:
                 print(msg, file=sys.stderr, flush=True)
 

@@ -71,7 +71,9 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} requested but CUDA is not available", hint="set training.device to auto or cpu")
+        raise UserError(
+            f"device {name!r} requested but CUDA is not available", hint="set training.device to auto or cpu"
+        )
     return torch.device(name)
 
 
@@ -84,7 +86,9 @@ def autocast(device: torch.device, bf16: bool = True) -> AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def collate(windows: list[Window], pad_id: int, device: torch.device, label_subwords: str = "all", length: int | None = None):
+def collate(
+    windows: list[Window], pad_id: int, device: torch.device, label_subwords: str = "all", length: int | None = None
+):
     """(input ids, attention mask, labels) of a batch, padded to its longest window (dynamic
     padding) or to ``length`` subwords (the original procedure's fixed shapes, for the
     benchmark). Pads are ignored by the loss (``IGNORE``); with ``label_subwords="first"`` only
@@ -152,8 +156,16 @@ def _logits(model, ids, mask, tasks: Sequence[str]) -> dict:
 
 
 def predict_windows(
-    model, windows: list[Window], pad_id: int, device: torch.device, max_tokens: int, tasks: Sequence[str] | None = None, *,
-    label_subwords: str = "all", amp: Callable[[], AbstractContextManager] | None = None, probabilities: bool = False,
+    model,
+    windows: list[Window],
+    pad_id: int,
+    device: torch.device,
+    max_tokens: int,
+    tasks: Sequence[str] | None = None,
+    *,
+    label_subwords: str = "all",
+    amp: Callable[[], AbstractContextManager] | None = None,
+    probabilities: bool = False,
     progress: Callable | None = None,
 ) -> list[dict[str, WordPredictions]]:
     """Per window (in the order given), per task of ``tasks`` (default: every head of the model):
@@ -183,12 +195,18 @@ def predict_windows(
             read = {}
             for task, values in logits.items():
                 best = values.argmax(-1)
-                chance = values.float().softmax(-1).gather(-1, best.unsqueeze(-1)).squeeze(-1).cpu() if probabilities else None
+                chance = (
+                    values.float().softmax(-1).gather(-1, best.unsqueeze(-1)).squeeze(-1).cpu()
+                    if probabilities
+                    else None
+                )
                 read[task] = (best.cpu(), chance)
             for row, i in enumerate(batch):
                 at = word_positions(windows[i], label_subwords)
                 out[i] = {
-                    task: WordPredictions(best[row, at].tolist(), chance[row, at].tolist() if chance is not None else None)
+                    task: WordPredictions(
+                        best[row, at].tolist(), chance[row, at].tolist() if chance is not None else None
+                    )
                     for task, (best, chance) in read.items()
                 }
             if progress is not None:

@@ -43,8 +43,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVAL_SPLITS = ("dev", "test")
-COLUMNS = ["task_a", "split_a", "task_b", "split_b", "scope", "shared_sentences", "sentences_a", "sentences_b",
-    "share_b", "shared_documents", "dropped_from_a"]
+COLUMNS = [
+    "task_a",
+    "split_a",
+    "task_b",
+    "split_b",
+    "scope",
+    "shared_sentences",
+    "sentences_a",
+    "sentences_b",
+    "share_b",
+    "shared_documents",
+    "dropped_from_a",
+]
 TITLE = (
     "Leak audit: distinct normalised sentences (case-folded tokens) and document IDs that split_a of task_a shares "
     "with split_b of task_b; sentences_a / sentences_b: how many sentences of each split they are; share_b: of "
@@ -69,13 +80,19 @@ class SplitText:
 
 def read_split(path: str | Path) -> SplitText:
     docs, _ = read_conll(path)
-    return SplitText(Counter(sentence_key(s.tokens) for d in docs for s in d.sentences), {d.doc_id for d in docs if d.doc_id})
+    return SplitText(
+        Counter(sentence_key(s.tokens) for d in docs for s in d.sentences), {d.doc_id for d in docs if d.doc_id}
+    )
 
 
 def _pairs(tasks: list[str]):
     for a in tasks:
         for b in tasks:
-            combos = (("train", "dev"), ("train", "test"), ("dev", "test")) if a == b else (("train", "dev"), ("train", "test"))
+            combos = (
+                (("train", "dev"), ("train", "test"), ("dev", "test"))
+                if a == b
+                else (("train", "dev"), ("train", "test"))
+            )
             for split_a, split_b in combos:
                 yield a, split_a, b, split_b
 
@@ -90,7 +107,9 @@ def audit(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | N
 
 def _audit_rows(corpora: dict[str, str | Path], dropped: dict[str, dict[str, int]] | None = None) -> list[dict]:
     """:func:`audit`'s rows as plain dicts (no pandas: ``warn`` runs before every MTL job)."""
-    text = {task: {split: read_split(Path(folder) / f"{split}.tsv") for split in SPLITS} for task, folder in corpora.items()}
+    text = {
+        task: {split: read_split(Path(folder) / f"{split}.tsv") for split in SPLITS} for task, folder in corpora.items()
+    }
     dropped = dropped or {}
     rows = []
     for a, split_a, b, split_b in _pairs(list(corpora)):
@@ -120,7 +139,11 @@ def describe(row: dict) -> str:
 
 def _overlaps(row: dict, task: str) -> bool:
     """Some task's training text overlaps an evaluation split of ``task`` (``task_overlaps``' rule)."""
-    return row["task_b"] == task and row["split_a"] == "train" and (row["shared_sentences"] > 0 or (row["shared_documents"] or 0) > 0)
+    return (
+        row["task_b"] == task
+        and row["split_a"] == "train"
+        and (row["shared_sentences"] > 0 or (row["shared_documents"] or 0) > 0)
+    )
 
 
 def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
@@ -129,7 +152,10 @@ def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
 
     shared = (frame["shared_sentences"] > 0) | (frame["shared_documents"].fillna(0) > 0)
     rows = frame[(frame["task_b"] == task) & (frame["split_a"] == "train") & shared]
-    return [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows.to_dict("records")]
+    return [
+        {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in rows.to_dict("records")
+    ]
 
 
 def write_audit(corpora: dict[str, str | Path], table_dir, json_dir) -> pd.DataFrame:
@@ -169,8 +195,11 @@ def warn(corpora: dict[str, str | Path], command: list[str] | None = None) -> in
     found = 0
     for task in corpora:
         for row in (r for r in rows if _overlaps(r, task)):
-            log.warning("leak in this job's tasks: %s (results/tables/leak_audit.md; "
-                        "drop_leaks: true removes such training sentences)", describe(row))
+            log.warning(
+                "leak in this job's tasks: %s (results/tables/leak_audit.md; "
+                "drop_leaks: true removes such training sentences)",
+                describe(row),
+            )
             found += 1
     if not command:
         return found
@@ -222,8 +251,10 @@ def drop(corpora: dict[str, tuple[str | Path, str | Path]]) -> dict[str, dict]:
                 doc.sentences = kept
                 kept_docs.append(doc)
         if not kept_docs:
-            raise UserError(f"drop_leaks would remove every training sentence of task {task}",
-                hint="set drop_leaks: false, or check the task's splits")
+            raise UserError(
+                f"drop_leaks would remove every training sentence of task {task}",
+                hint="set drop_leaks: false, or check the task's splits",
+            )
         block = {
             "train_sentences_before": before,
             "dropped_sentences": before - sum(len(d.sentences) for d in kept_docs),
@@ -239,7 +270,12 @@ def drop(corpora: dict[str, tuple[str | Path, str | Path]]) -> dict[str, dict]:
         stats["drop_leaks"] = block
         write_json(out / "stats.json", stats)
         if block["dropped_sentences"]:
-            log.warning("task %s: dropped %d of %d training sentences found in dev/test splits %s", task,
-                block["dropped_sentences"], before, block["by_eval_split"])
+            log.warning(
+                "task %s: dropped %d of %d training sentences found in dev/test splits %s",
+                task,
+                block["dropped_sentences"],
+                before,
+                block["by_eval_split"],
+            )
         summary[task] = block
     return summary

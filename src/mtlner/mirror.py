@@ -42,7 +42,9 @@ def serve(root: str | Path, hits: list[str] | None = None):
     paths are appended to ``hits`` when it is given."""
     root = Path(root)
     if not root.is_dir():
-        raise SystemExit(f"mtlner.mirror: error: mirror folder {root} does not exist (give the folder laid out as <host>/<path>)")
+        raise SystemExit(
+            f"mtlner.mirror: error: mirror folder {root} does not exist (give the folder laid out as <host>/<path>)"
+        )
     handler = type("_Handler", (_QuietHandler,), {"hits": hits})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -55,7 +57,9 @@ def serve(root: str | Path, hits: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mtlner.mirror", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mtlner.mirror", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("root", help="mirror folder laid out as <host>/<path> of the download URLs")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run while serving")
     args = parser.parse_args(argv)

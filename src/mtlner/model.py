@@ -67,7 +67,9 @@ def load_tokenizer(name: str):
 
     tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer")
     if not getattr(tokenizer, "is_fast", False):
-        raise UserError(f"the tokenizer of {name!r} is not a fast tokenizer", hint="word alignment needs a fast tokenizer")
+        raise UserError(
+            f"the tokenizer of {name!r} is not a fast tokenizer", hint="word alignment needs a fast tokenizer"
+        )
     return tokenizer
 
 
@@ -117,7 +119,10 @@ class MultiTaskTagger(nn.Module):
         directory = Path(directory)
         for needed in ("model.json", "heads.pt", "encoder"):
             if not (directory / needed).exists():
-                raise UserError(f"{directory} is not a saved model: {needed} is missing", hint="point to a model/ folder the workflow wrote")
+                raise UserError(
+                    f"{directory} is not a saved model: {needed} is missing",
+                    hint="point to a model/ folder the workflow wrote",
+                )
         meta = json.loads((directory / "model.json").read_text())
         model = cls(load_encoder(str(directory / "encoder")), meta["tasks"])
         model.heads.load_state_dict(torch.load(directory / "heads.pt", weights_only=True))

@@ -47,7 +47,12 @@ def _save(fig, base: Path) -> None:
 
 
 def _stl_points(results, corpus):
-    sub = results[(results["kind"] == "stl") & (results["ablation"] == 0) & (results["split"] == "test") & (results["level"] == "word")]
+    sub = results[
+        (results["kind"] == "stl")
+        & (results["ablation"] == 0)
+        & (results["split"] == "test")
+        & (results["level"] == "word")
+    ]
     per_task = sub.groupby("task")[["f1", "train_windows_total"]].mean()
     per_task["f1_sd"] = sub.groupby("task")["f1"].std(ddof=1)  # NaN with one seed: no error bar
     return per_task.reset_index().merge(corpus[["task", "entity", "dataset", "density_train"]], on="task")
@@ -62,22 +67,42 @@ def _seed_sd(values) -> np.ndarray | None:
 def fig4_f1_vs_size(results, corpus):
     data = _stl_points(results, corpus)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    panels = (("train_windows_total", "training sequences (log scale)", True), ("density_train", "annotation density (mentions per token)", False))
+    panels = (
+        ("train_windows_total", "training sequences (log scale)", True),
+        ("density_train", "annotation density (mentions per token)", False),
+    )
     for ax, (column, label, log_x) in zip(axes, panels):
         for i, (entity, group) in enumerate(data.groupby("entity")):
-            ax.scatter(group[column], group["f1"], color=_colour(entity, i), label=entity, s=40, edgecolor="black", linewidth=0.5)
+            ax.scatter(
+                group[column],
+                group["f1"],
+                color=_colour(entity, i),
+                label=entity,
+                s=40,
+                edgecolor="black",
+                linewidth=0.5,
+            )
             sd = _seed_sd(group["f1_sd"])
             if sd is not None:
-                ax.errorbar(group[column], group["f1"], yerr=sd, fmt="none", ecolor=_colour(entity, i), capsize=2, linewidth=0.8)
+                ax.errorbar(
+                    group[column], group["f1"], yerr=sd, fmt="none", ecolor=_colour(entity, i), capsize=2, linewidth=0.8
+                )
             for _, row in group.iterrows():
-                ax.annotate(row["dataset"], (row[column], row["f1"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+                ax.annotate(
+                    row["dataset"], (row[column], row["f1"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
         x = np.log10(data[column]) if log_x else data[column]
         fit = pearson(x, data["f1"])
         if fit["n"] >= 3 and not np.isnan(fit["r"]):
             slope, intercept = np.polyfit(x, data["f1"], 1)
             grid = np.linspace(x.min(), x.max(), 50)
-            ax.plot(10**grid if log_x else grid, slope * grid + intercept, color="grey", linestyle="--",
-                label=f"fit: r={fit['r']:.2f}, p={fit['p']:.2g}")
+            ax.plot(
+                10**grid if log_x else grid,
+                slope * grid + intercept,
+                color="grey",
+                linestyle="--",
+                label=f"fit: r={fit['r']:.2f}, p={fit['p']:.2g}",
+            )
         if log_x:
             ax.set_xscale("log")
             # plain numbers: log-scale tick labels collide when the sizes span less than a decade
@@ -101,7 +126,15 @@ def fig5_entity_ablation(results, corpus):
     for k, kind in enumerate(kinds):
         rows = avg[avg["kind"] == kind].set_index("entity").reindex(entities)
         positions = np.arange(len(entities)) + (k - (len(kinds) - 1) / 2) * width
-        ax.bar(positions, rows["f1_mean"], width, yerr=rows["f1_se"].fillna(0), capsize=3, label=KIND_LABELS[kind], color=f"C{k}")
+        ax.bar(
+            positions,
+            rows["f1_mean"],
+            width,
+            yerr=rows["f1_se"].fillna(0),
+            capsize=3,
+            label=KIND_LABELS[kind],
+            color=f"C{k}",
+        )
     ax.set_xticks(np.arange(len(entities)), entities)
     ax.set_ylabel("mean word-level test F1 over datasets (± se)")
     ax.set_ylim(0, 1.15)
@@ -120,7 +153,9 @@ def _entity_panels(n: int):
 
 
 def fig6_stl_from_mtl(results, corpus):
-    test = results[(results["split"] == "test") & (results["level"] == "word")].merge(corpus[["task", "entity", "dataset"]], on="task")
+    test = results[(results["split"] == "test") & (results["level"] == "word")].merge(
+        corpus[["task", "entity", "dataset"]], on="task"
+    )
     entities = sorted(corpus["entity"].unique())
     fig, axes = _entity_panels(len(entities))
     for ax, entity in zip(axes, entities):
@@ -129,10 +164,20 @@ def fig6_stl_from_mtl(results, corpus):
             ea = group[(group["kind"] == "stl_from_mtl") & (group["without"] == entity)].groupby("ablation")["f1"]
             stl = group[group["kind"] == "stl"].groupby("ablation")["f1"]
             name = group["dataset"].iloc[0]
-            for series, style, label in ((ea, dict(marker="o"), "from MTL"), (stl, dict(linestyle="--", alpha=0.6), "STL")):
+            for series, style, label in (
+                (ea, dict(marker="o"), "from MTL"),
+                (stl, dict(linestyle="--", alpha=0.6), "STL"),
+            ):
                 mean = series.mean()
-                ax.errorbar(mean.index, mean.values, yerr=_seed_sd(series.std(ddof=1).reindex(mean.index)), capsize=2,
-                    color=colour, label=f"{name} ({label})", **style)
+                ax.errorbar(
+                    mean.index,
+                    mean.values,
+                    yerr=_seed_sd(series.std(ddof=1).reindex(mean.index)),
+                    capsize=2,
+                    color=colour,
+                    label=f"{name} ({label})",
+                    **style,
+                )
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)
@@ -152,8 +197,15 @@ def fig_data_ablation(results, corpus):
         for k, kind in enumerate(("stl", "mtl", "stl_from_mtl")):
             rows = avg[(avg["entity"] == entity) & (avg["kind"] == kind)].sort_values("ablation")
             if not rows.empty:
-                ax.errorbar(rows["ablation"], rows["f1_mean"], yerr=rows["f1_se"].fillna(0), marker="o", capsize=3,
-                    label=KIND_LABELS[kind], color=f"C{k}")
+                ax.errorbar(
+                    rows["ablation"],
+                    rows["f1_mean"],
+                    yerr=rows["f1_se"].fillna(0),
+                    marker="o",
+                    capsize=3,
+                    label=KIND_LABELS[kind],
+                    color=f"C{k}",
+                )
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)
@@ -183,7 +235,15 @@ def fig_unseen_data_ablation(seen_unseen):
                 if mean.empty:
                     continue
                 se = (series.std(ddof=1) / np.sqrt(series.count())).reindex(mean.index).fillna(0)
-                ax.errorbar(mean.index, mean.values, yerr=se.values, capsize=3, color=f"C{k}", label=f"{KIND_LABELS[kind]}, {part}", **style)
+                ax.errorbar(
+                    mean.index,
+                    mean.values,
+                    yerr=se.values,
+                    capsize=3,
+                    color=f"C{k}",
+                    label=f"{KIND_LABELS[kind]}, {part}",
+                    **style,
+                )
         ax.set_title(entity)
         ax.set_xlabel("fraction of training data removed")
         ax.grid(alpha=0.3)
@@ -210,15 +270,32 @@ def fig_boundary_errors(boundary, kind):
     positions = np.arange(len(rows))
     for outcome, colour in BOUNDARY_OUTCOMES.items():
         share = (rows[outcome] / total).fillna(0).to_numpy()
-        ax.bar(positions, share, 0.7, bottom=bottom, color=colour, label="boundary only" if outcome == "boundary" else outcome)
+        ax.bar(
+            positions,
+            share,
+            0.7,
+            bottom=bottom,
+            color=colour,
+            label="boundary only" if outcome == "boundary" else outcome,
+        )
         bottom += share
     for x, (_, row) in zip(positions, rows.iterrows()):
-        ax.annotate(f"{row['f1_strict']:.2f}/{row['f1_overlap']:.2f}", (x, 1.0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+        ax.annotate(
+            f"{row['f1_strict']:.2f}/{row['f1_overlap']:.2f}",
+            (x, 1.0),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
     ax.set_xticks(positions, [f"{r.dataset}\n({r.entity})" for r in rows.itertuples()], fontsize=8)
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("share of outcomes (mean over seeds)")
     ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-    ax.set_title(f"{KIND_LABELS.get(kind, kind)}, no data removed: outcomes of test mentions (F1 strict/overlap above)", fontsize=10)
+    ax.set_title(
+        f"{KIND_LABELS.get(kind, kind)}, no data removed: outcomes of test mentions (F1 strict/overlap above)",
+        fontsize=10,
+    )
     return fig
 
 

@@ -70,7 +70,9 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def mtl_vs_stl(stl: pd.DataFrame, mtl: pd.DataFrame) -> dict:
     """Tasks where MTL's test F1 beats STL's, from Table 2 (f1_test) and Table 3 (f1_test)."""
-    both = stl[["entity", "dataset", "f1_test"]].merge(mtl[["entity", "dataset", "f1_test"]], on=["entity", "dataset"], suffixes=("_stl", "_mtl"))
+    both = stl[["entity", "dataset", "f1_test"]].merge(
+        mtl[["entity", "dataset", "f1_test"]], on=["entity", "dataset"], suffixes=("_stl", "_mtl")
+    )
     return {
         "tasks": len(both),
         "mtl_higher": int((both["f1_test_mtl"] > both["f1_test_stl"]).sum()),
@@ -107,8 +109,17 @@ def _restrict(paper: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
 
 def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes: str = "") -> str:
     tables_dir, paper_dir = Path(tables_dir), Path(paper_dir)
-    ours = {name: _read(tables_dir, name) for name in ("table1_corpus", "table2_stl", "table3_mtl",
-        "table4_stl_data_ablation", "table5_mtl_data_ablation", "table7_entity_level")}
+    ours = {
+        name: _read(tables_dir, name)
+        for name in (
+            "table1_corpus",
+            "table2_stl",
+            "table3_mtl",
+            "table4_stl_data_ablation",
+            "table5_mtl_data_ablation",
+            "table7_entity_level",
+        )
+    }
     ours["table6"] = _read(tables_dir, "table6_entity_ablation", required=False)
     ours["significance"] = _read(tables_dir, "significance", required=False)
     ours["recipes"] = _read(tables_dir, "recipes", required=False)
@@ -127,7 +138,9 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
 
     out += ["## The paper's claims, checked the same way on both sides", ""]
     ours_mvs = mtl_vs_stl(ours["table2_stl"], ours["table3_mtl"])
-    paper_mvs = mtl_vs_stl(_restrict(paper["table2_stl"], ours["table2_stl"]), _restrict(paper["table3_mtl"], ours["table2_stl"]))
+    paper_mvs = mtl_vs_stl(
+        _restrict(paper["table2_stl"], ours["table2_stl"]), _restrict(paper["table3_mtl"], ours["table2_stl"])
+    )
     out.append(
         f"- **MTL vs STL, all training data (word-level test F1)**: here MTL is higher on {ours_mvs['mtl_higher']} of "
         f"{ours_mvs['tasks']} tasks (mean MTL − STL {ours_mvs['mean_delta']:+.3f}); in the paper, on the same tasks, on "
@@ -170,14 +183,29 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
     out.append("")
 
     sections = [
-        ("Table 1. Mentions per split (total, unique)", "table1_corpus", ["total_train", "total_dev", "total_test",
-            "unique_train", "unique_dev", "unique_test"]),
+        (
+            "Table 1. Mentions per split (total, unique)",
+            "table1_corpus",
+            ["total_train", "total_dev", "total_test", "unique_train", "unique_dev", "unique_test"],
+        ),
         ("Table 2. STL, word-level", "table2_stl", ["f1_test", "p_test", "r_test", "f1_dev"]),
         ("Table 3. MTL, word-level", "table3_mtl", ["f1_test", "p_test", "r_test", "f1_dev"]),
-        ("Table 4. STL data ablation, word-level test F1 by fraction removed", "table4_stl_data_ablation", list(LEVELS)),
-        ("Table 5. MTL data ablation, word-level test F1 by fraction removed", "table5_mtl_data_ablation", list(LEVELS)),
+        (
+            "Table 4. STL data ablation, word-level test F1 by fraction removed",
+            "table4_stl_data_ablation",
+            list(LEVELS),
+        ),
+        (
+            "Table 5. MTL data ablation, word-level test F1 by fraction removed",
+            "table5_mtl_data_ablation",
+            list(LEVELS),
+        ),
         ("Table 6. STL fine-tuned from MTL without the type, word-level test F1", "table6", [*LEVELS, "stl", "mtl"]),
-        ("Table 7. Entity level, test", "table7_entity_level", ["f1_mtl", "f1_stl", "p_mtl", "p_stl", "r_mtl", "r_stl"]),
+        (
+            "Table 7. Entity level, test",
+            "table7_entity_level",
+            ["f1_mtl", "f1_stl", "p_mtl", "p_stl", "r_mtl", "r_stl"],
+        ),
     ]
     for heading, name, columns in sections:
         if ours.get(name) is None or ours[name].empty:
@@ -187,7 +215,9 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
     return "\n".join(out) + "\n"
 
 
-def write_reference(results_dir: str | Path, paper_dir: str | Path, out_dir: str | Path, title: str, notes: str = "") -> Path:
+def write_reference(
+    results_dir: str | Path, paper_dir: str | Path, out_dir: str | Path, title: str, notes: str = ""
+) -> Path:
     """The page plus copies of every table (Markdown) and figure (PNG) of the run."""
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     tables, figures = results_dir / "tables", results_dir / "figures"

@@ -78,7 +78,10 @@ def read_predictions(path: str | Path) -> list[tuple[list[list[str]], list[list[
             docs.append(([], []))
             continue
         if len(columns) < 3:
-            raise UserError(f"{path}:{number}: expected 'token<TAB>gold<TAB>predicted', got {line!r}", hint="rerun the training job that wrote it")
+            raise UserError(
+                f"{path}:{number}: expected 'token<TAB>gold<TAB>predicted', got {line!r}",
+                hint="rerun the training job that wrote it",
+            )
         gold_sent.append(columns[-2])
         pred_sent.append(columns[-1])
     end_sentence()

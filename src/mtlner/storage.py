@@ -40,14 +40,18 @@ def _disk_mb(path: Path) -> float:
 def _check_model(folder: Path) -> None:
     for needed in ("model.json", "heads.pt", "encoder"):
         if not (folder / needed).exists():
-            raise UserError(f"{folder} is not a saved model: {needed} is missing",
-                hint="point to a model/ folder the workflow wrote (save_models in the config)")
+            raise UserError(
+                f"{folder} is not a saved model: {needed} is missing",
+                hint="point to a model/ folder the workflow wrote (save_models in the config)",
+            )
 
 
 def measure_inference(model_dir: str | Path, heads: int | None, max_length: int, batch: int, device: str) -> dict:
     """Peak memory of loading ``model_dir`` (keeping its first ``heads`` heads; None: all) and
     tagging one batch with every kept head, in a fresh process."""
-    spec = json.dumps({"model": str(model_dir), "heads": heads, "max_length": max_length, "batch": batch, "device": device})
+    spec = json.dumps(
+        {"model": str(model_dir), "heads": heads, "max_length": max_length, "batch": batch, "device": device}
+    )
     proc = subprocess.run([sys.executable, "-m", "mtlner.storage", spec], capture_output=True, text=True)
     if proc.returncode != 0:
         raise UserError(f"measuring inference memory of {model_dir} failed:\n{proc.stderr[-2000:]}")
@@ -108,7 +112,9 @@ def _parameters(model_dir: Path) -> tuple[int, dict[str, int], str]:
     return parameter_count(model.encoder), per_head, getattr(model, "encoder_source", None) or ""
 
 
-def storage_table(mtl_model: str | Path, stl_models=(), max_length: int = 512, batch: int = 8, device: str = "cpu") -> pd.DataFrame:
+def storage_table(
+    mtl_model: str | Path, stl_models=(), max_length: int = 512, batch: int = 8, device: str = "cpu"
+) -> pd.DataFrame:
     """Rows: one STL model, STL for all tasks, MTL for all tasks (see the module docstring)."""
     mtl_model = Path(mtl_model)
     _check_model(mtl_model)

@@ -23,7 +23,9 @@ from .stats import pearson
 WORD, WORD_STRICT, ENTITY = "word", "word_strict", "entity"
 
 
-def table_names(entity_ablation: bool = True, paper: bool = True, significance: bool = True, baseline: bool = False) -> list[str]:
+def table_names(
+    entity_ablation: bool = True, paper: bool = True, significance: bool = True, baseline: bool = False
+) -> list[str]:
     names = ["table1_corpus", "table2_stl", "table3_mtl", "table4_stl_data_ablation", "table5_mtl_data_ablation"]
     if entity_ablation:
         names.append("table6_entity_ablation")
@@ -66,7 +68,9 @@ def load_results(path: str | Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- helpers
 
 
-def _select(results: pd.DataFrame, kind: str, level: str = WORD, ablation: float | None = 0.0, without: str | None = "") -> pd.DataFrame:
+def _select(
+    results: pd.DataFrame, kind: str, level: str = WORD, ablation: float | None = 0.0, without: str | None = ""
+) -> pd.DataFrame:
     keep = (results["kind"] == kind) & (results["level"] == level)
     if ablation is not None:
         keep &= (results["ablation"] - ablation).abs() < 1e-9
@@ -96,11 +100,14 @@ def _split_scores(sub: pd.DataFrame, suffix: str = "") -> pd.DataFrame:
     wide = agg.pivot(index="task", columns="split")
     short = {"precision": "p", "recall": "r", "f1": "f1"}
     wide.columns = [
-        f"{short[m.removesuffix('_sd')]}_{split}{suffix}{'_sd' if m.endswith('_sd') else ''}" for m, split in wide.columns
+        f"{short[m.removesuffix('_sd')]}_{split}{suffix}{'_sd' if m.endswith('_sd') else ''}"
+        for m, split in wide.columns
     ]
     # the paper's column order: f1, p, r; dev before test; each sd right after its mean
     rank = {"f1": 0, "p": 1, "r": 2, "dev": 0, "test": 1}
-    ordered = sorted(wide.columns, key=lambda c: (rank[c.split("_")[0]], rank.get(c.split("_")[1], 2), c.endswith("_sd")))
+    ordered = sorted(
+        wide.columns, key=lambda c: (rank[c.split("_")[0]], rank.get(c.split("_")[1], 2), c.endswith("_sd"))
+    )
     return wide[ordered].reset_index()
 
 
@@ -137,7 +144,9 @@ def table1_corpus(corpus: pd.DataFrame) -> pd.DataFrame:
 
 def table2_stl(results, corpus):
     sub = _select(results, "stl")
-    epochs = _mean_sd(sub[sub["split"] == "test"], ["task"], ["best_epoch"]).rename(columns={"best_epoch": "epoch", "best_epoch_sd": "epoch_sd"})
+    epochs = _mean_sd(sub[sub["split"] == "test"], ["task"], ["best_epoch"]).rename(
+        columns={"best_epoch": "epoch", "best_epoch_sd": "epoch_sd"}
+    )
     return _with_names(epochs.merge(_split_scores(sub), on="task"), corpus)
 
 
@@ -216,9 +225,11 @@ def recipes(results, corpus):
             parts.append(_test_f1(results, kind, f"{column}_{name}", level))
         sub = _select(results, kind, ENTITY)
         sub = sub[sub["split"] == "test"]
-        parts.append(_mean_sd(sub, ["task"], ["train_seconds", "epochs"]).rename(
-            columns=lambda c: c if c == "task" else f"{c}_{name}"
-        ))
+        parts.append(
+            _mean_sd(sub, ["task"], ["train_seconds", "epochs"]).rename(
+                columns=lambda c: c if c == "task" else f"{c}_{name}"
+            )
+        )
     merged = parts[0]
     for part in parts[1:]:
         merged = merged.merge(part, on="task", how="outer")
@@ -228,11 +239,28 @@ def recipes(results, corpus):
 
 def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
     """Every bootstrap comparison: entity-level test F1 of A and B, difference, 95% interval, p."""
-    columns = ["comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta", "ci_low",
-        "ci_high", "p", "p_holm", "documents", "seeds"]
+    columns = [
+        "comparison",
+        "kind",
+        "without",
+        "task",
+        "ablation",
+        "baseline",
+        "f1_a",
+        "f1_b",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_holm",
+        "documents",
+        "seeds",
+    ]
     named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
     order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
-    named = named.assign(_order=named["comparison"].map(order)).sort_values(["_order", "kind", "ablation", "entity", "dataset"])
+    named = named.assign(_order=named["comparison"].map(order)).sort_values(
+        ["_order", "kind", "ablation", "entity", "dataset"]
+    )
     first = ["comparison", "kind", "without", "ablation", "baseline", "entity", "dataset", "task"]
     return named[first + [c for c in columns if c not in first]].reset_index(drop=True)
 
@@ -273,14 +301,32 @@ def correlations(results, corpus):
 def paper_comparison(results, corpus, paper_dir: str | Path) -> pd.DataFrame:
     """Our STL/MTL word-level test F1 beside the paper's, for tasks whose dataset the paper has."""
     paper_dir = Path(paper_dir)
-    columns = ["entity", "dataset", "task", "f1_stl", "f1_stl_paper", "f1_mtl", "f1_mtl_paper", "total_train", "total_train_paper"]
+    columns = [
+        "entity",
+        "dataset",
+        "task",
+        "f1_stl",
+        "f1_stl_paper",
+        "f1_mtl",
+        "f1_mtl_paper",
+        "total_train",
+        "total_train_paper",
+    ]
     try:
-        stl = pd.read_csv(paper_dir / "table2_stl.csv")[["entity", "dataset", "f1_test"]].rename(columns={"f1_test": "f1_stl_paper"})
-        mtl = pd.read_csv(paper_dir / "table3_mtl.csv")[["entity", "dataset", "f1_test"]].rename(columns={"f1_test": "f1_mtl_paper"})
+        stl = pd.read_csv(paper_dir / "table2_stl.csv")[["entity", "dataset", "f1_test"]].rename(
+            columns={"f1_test": "f1_stl_paper"}
+        )
+        mtl = pd.read_csv(paper_dir / "table3_mtl.csv")[["entity", "dataset", "f1_test"]].rename(
+            columns={"f1_test": "f1_mtl_paper"}
+        )
         t1 = pd.read_csv(paper_dir / "table1_mentions.csv")[["entity", "dataset", "total_train"]]
     except (OSError, KeyError) as err:
-        raise UserError(f"cannot read the paper's tables in {paper_dir}: {err}", hint="set paper_dir to resources/paper or to ''") from err
-    paper = stl.merge(mtl, on=["entity", "dataset"]).merge(t1.rename(columns={"total_train": "total_train_paper"}), on=["entity", "dataset"])
+        raise UserError(
+            f"cannot read the paper's tables in {paper_dir}: {err}", hint="set paper_dir to resources/paper or to ''"
+        ) from err
+    paper = stl.merge(mtl, on=["entity", "dataset"]).merge(
+        t1.rename(columns={"total_train": "total_train_paper"}), on=["entity", "dataset"]
+    )
     ours = corpus[["task", "entity", "dataset", "total_train"]].copy()
     ours["key"] = ours["dataset"].str.upper()
     paper["key"] = paper["dataset"].str.upper()
@@ -347,7 +393,9 @@ TITLES = {
 }
 
 
-def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, names=None, significance=None) -> dict[str, pd.DataFrame]:
+def build_tables(
+    results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, names=None, significance=None
+) -> dict[str, pd.DataFrame]:
     """``significance``: the frame of ``bootstrap.significance`` (p-value columns and table), or None."""
     builders = {
         "table1_corpus": lambda: table1_corpus(corpus),
@@ -367,18 +415,24 @@ def build_tables(results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, na
     if names is None:
         has_ea = (results["kind"] == "stl_from_mtl").any()
         has_baseline = (results["kind"] == "baseline").any()
-        names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None, baseline=has_baseline)
+        names = table_names(
+            entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None, baseline=has_baseline
+        )
     return {name: builders[name]() for name in names}
 
 
-def write_all_tables(results_csv, corpus_stats, out_dir, paper_dir=None, predictions=None, rounds: int = 1000, seed: int = 1) -> list[Path]:
+def write_all_tables(
+    results_csv, corpus_stats, out_dir, paper_dir=None, predictions=None, rounds: int = 1000, seed: int = 1
+) -> list[Path]:
     """All tables; with ``predictions`` (every job's predictions/<task>.test.tsv) also the
     bootstrap p-values (table3, table7) and the significance table."""
     results = load_results(results_csv)
     corpus = load_corpus_stats(corpus_stats)
     has_ea = (results["kind"] == "stl_from_mtl").any()
     has_baseline = (results["kind"] == "baseline").any()
-    names = table_names(entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions), baseline=has_baseline)
+    names = table_names(
+        entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions), baseline=has_baseline
+    )
     sig = None
     if predictions:
         from .bootstrap import significance

@@ -73,7 +73,9 @@ FORMATS = ("jsonl", "conll", "bioc")
 MAX_TOKEN_CHARS = 1000  # a longer token is tagged O without being tokenised (--max-token-chars)
 UNKNOWN_RUN_CHARS = 100  # an unknown subword covering more characters than this: the model sees nothing of them
 WARN_EACH = 3  # untaggable tokens warned about one by one per file; the rest are counted
-_RECOPY = "copy the whole model folder again from the run that wrote it (encoder/, heads.pt and model.json belong together)"
+_RECOPY = (
+    "copy the whole model folder again from the run that wrote it (encoder/, heads.pt and model.json belong together)"
+)
 
 
 @dataclass
@@ -100,7 +102,9 @@ def _progress(iterable=None, *, enabled: bool, **kwargs):
     """tqdm on stderr, only when it is a terminal (and ``enabled``: ``--no-progress`` turns it off)."""
     from tqdm import tqdm
 
-    return tqdm(iterable, file=sys.stderr, disable=not _shows_progress(enabled), mininterval=0.5, dynamic_ncols=True, **kwargs)
+    return tqdm(
+        iterable, file=sys.stderr, disable=not _shows_progress(enabled), mininterval=0.5, dynamic_ncols=True, **kwargs
+    )
 
 
 @contextlib.contextmanager
@@ -139,13 +143,17 @@ def check_output(output: str | Path, inputs=()) -> Path:
         resolved = path.resolve()
         for p in inputs:
             if Path(p).resolve() == resolved:
-                raise UserError(f"output {path} is also an input", hint="tagging would overwrite the text; choose another -o")
+                raise UserError(
+                    f"output {path} is also an input", hint="tagging would overwrite the text; choose another -o"
+                )
     except OSError:  # a symlink loop and the like: the probe below says what is wrong
         pass
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         if folder.is_symlink():
-            raise UserError(f"cannot write {path}: {folder} is a broken symbolic link", hint="choose another -o or fix the link")
+            raise UserError(
+                f"cannot write {path}: {folder} is a broken symbolic link", hint="choose another -o or fix the link"
+            )
         folder = folder.parent
     if not folder.is_dir():
         raise UserError(f"cannot write {path}: {folder} is a file, not a folder", hint="choose another -o")
@@ -189,7 +197,7 @@ def read_text(path: str | Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise UserError(
-            f"{path} is not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})",
+            f"{path} is not UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r})",
             hint=f"convert it first, e.g. iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8.txt",
         ) from err
     return text
@@ -205,7 +213,9 @@ def segment(name: str, text: str) -> TextDocument:
     return doc
 
 
-def untaggable_tokens(doc: TextDocument, tokenizer, budget: int, max_token_chars: int = MAX_TOKEN_CHARS) -> dict[int, str]:
+def untaggable_tokens(
+    doc: TextDocument, tokenizer, budget: int, max_token_chars: int = MAX_TOKEN_CHARS
+) -> dict[int, str]:
     """Document-wide token index -> why the token cannot be tagged sensibly: longer than
     ``max_token_chars`` characters (not tokenised at all), more subwords than a window
     (``budget``) holds, or more than ``UNKNOWN_RUN_CHARS`` characters read as one unknown subword."""
@@ -221,7 +231,12 @@ def untaggable_tokens(doc: TextDocument, tokenizer, budget: int, max_token_chars
                 candidates.append((index, start, end))
             index += 1
     if candidates:
-        encoded = tokenizer([doc.text[s:e] for _, s, e in candidates], add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        encoded = tokenizer(
+            [doc.text[s:e] for _, s, e in candidates],
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            verbose=False,
+        )
         unk = tokenizer.unk_token_id
         for (i, _, _), ids, offsets in zip(candidates, encoded["input_ids"], encoded["offset_mapping"]):
             if len(ids) > budget:
@@ -239,11 +254,21 @@ def _warn_untaggable(doc: TextDocument, flagged: dict[int, str]) -> None:
     spans = [span for sentence in doc.tokens for span in sentence]
     for k, index in enumerate(sorted(flagged)):
         if k == WARN_EACH:
-            log.warning("%s: %d more such tokens tagged O (see docs/tag.md, 'Bad input')", doc.name, len(flagged) - WARN_EACH)
+            log.warning(
+                "%s: %d more such tokens tagged O (see docs/tag.md, 'Bad input')", doc.name, len(flagged) - WARN_EACH
+            )
             break
         start, end = spans[index]
         head = doc.text[start : min(end, start + 20)] + ("..." if end - start > 20 else "")
-        log.warning("%s: the token at characters %d-%d (%r, %d characters) %s; tagged O", doc.name, start, end, head, end - start, flagged[index])
+        log.warning(
+            "%s: the token at characters %d-%d (%r, %d characters) %s; tagged O",
+            doc.name,
+            start,
+            end,
+            head,
+            end - start,
+            flagged[index],
+        )
 
 
 def _model_words(doc: TextDocument, tokenizer, flagged: dict[int, str]) -> list[list[str]]:
@@ -274,20 +299,28 @@ def _read_json(path: Path) -> object:
 def _check_meta(path: Path) -> dict:
     meta = _read_json(path)
     tasks = meta.get("tasks") if isinstance(meta, dict) else None
-    if not (isinstance(tasks, dict) and tasks and all(isinstance(k, str) and isinstance(v, str) for k, v in tasks.items())):
+    if not (
+        isinstance(tasks, dict) and tasks and all(isinstance(k, str) and isinstance(v, str) for k, v in tasks.items())
+    ):
         raise UserError(
             f'{path} does not list the model\'s tasks (a "tasks" object of task name -> entity type, e.g. {{"gene_demo_a": "gene"}})',
             hint=_RECOPY,
         )
     labels = meta.get("labels")
     if labels is not None and list(labels) != list(LABELS):
-        raise UserError(f"{path}: the model's labels are {labels}, this mtlner reads {list(LABELS)}",
-            hint="tag with the mtlner version that trained the model")
+        raise UserError(
+            f"{path}: the model's labels are {labels}, this mtlner reads {list(LABELS)}",
+            hint="tag with the mtlner version that trained the model",
+        )
     max_length = meta.get("max_length")
     if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 8):
-        raise UserError(f"{path}: max_length {max_length!r} is not a window size (an integer of at least 8)", hint=_RECOPY)
+        raise UserError(
+            f"{path}: max_length {max_length!r} is not a window size (an integer of at least 8)", hint=_RECOPY
+        )
     if meta.get("label_subwords", "all") not in LABEL_SUBWORDS:
-        raise UserError(f"{path}: label_subwords {meta['label_subwords']!r} is not one of {', '.join(LABEL_SUBWORDS)}", hint=_RECOPY)
+        raise UserError(
+            f"{path}: label_subwords {meta['label_subwords']!r} is not one of {', '.join(LABEL_SUBWORDS)}", hint=_RECOPY
+        )
     return meta
 
 
@@ -317,8 +350,12 @@ def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, EOF, not a pickle at all, ...
-        raise UserError(f"{path} cannot be read ({_first_line(err)}): it is truncated or not a heads file", hint=_RECOPY) from err
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise UserError(
+            f"{path} cannot be read ({_first_line(err)}): it is truncated or not a heads file", hint=_RECOPY
+        ) from err
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise UserError(f"{path} is not a state dict of task heads", hint=_RECOPY)
     expected = {f"{t}.{p}" for t in tasks for p in ("weight", "bias")}
     if set(state) != expected:
@@ -343,10 +380,15 @@ def check_model_folder(folder: str | Path) -> dict:
     """Every part of a saved model folder, checked before the (slow) encoder is loaded; returns model.json."""
     folder = Path(folder)
     if not folder.exists():
-        raise UserError(f"model folder {folder} does not exist",
-            hint="point --model to a model/ folder the workflow wrote, e.g. results/mtl/all/ablation_0.0/seed_1/model")
+        raise UserError(
+            f"model folder {folder} does not exist",
+            hint="point --model to a model/ folder the workflow wrote, e.g. results/mtl/all/ablation_0.0/seed_1/model",
+        )
     if not folder.is_dir():
-        raise UserError(f"--model {folder} is a file, not a model folder", hint="give the folder that holds encoder/, heads.pt and model.json")
+        raise UserError(
+            f"--model {folder} is a file, not a model folder",
+            hint="give the folder that holds encoder/, heads.pt and model.json",
+        )
     for needed in ("model.json", "heads.pt", "encoder"):
         if not (folder / needed).exists():
             inner = folder / "model"
@@ -386,15 +428,25 @@ def load_model(folder: str | Path, device: torch.device):
 def entities(labels: list[int], probs: list[float]) -> list[tuple[int, int, float]]:
     """Strict IOB2 entities of one sentence (:func:`mtlner.inference.iob_spans`): (first word,
     last word + 1, mean probability of its words' labels)."""
-    return [(start, end, sum(probs[start:end]) / (end - start)) for start, end, _ in iob_spans([LABELS[i] for i in labels])]
+    return [
+        (start, end, sum(probs[start:end]) / (end - start)) for start, end, _ in iob_spans([LABELS[i] for i in labels])
+    ]
 
 
 # --------------------------------------------------------------------------- tagging
 
 
 def tag_documents(
-    model: MultiTaskTagger, tokenizer, docs: list[TextDocument], max_length: int, device, max_tokens: int = 8192, label_subwords: str = "all",
-    progress: bool = False, max_token_chars: int = MAX_TOKEN_CHARS, untaggable: list[dict[int, str]] | None = None,
+    model: MultiTaskTagger,
+    tokenizer,
+    docs: list[TextDocument],
+    max_length: int,
+    device,
+    max_tokens: int = 8192,
+    label_subwords: str = "all",
+    progress: bool = False,
+    max_token_chars: int = MAX_TOKEN_CHARS,
+    untaggable: list[dict[int, str]] | None = None,
 ) -> list[list[dict]]:
     """Per document, per sentence: a record with the sentence's span and all heads' entities.
     ``untaggable`` (if given) receives, per document, the tokens tagged O because they cannot be
@@ -403,7 +455,11 @@ def tag_documents(
     for d in docs:
         flagged = untaggable_tokens(d, tokenizer, max_length - 2, max_token_chars)
         _warn_untaggable(d, flagged)
-        inputs.append(TaggedDocument([Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, flagged)], d.name))
+        inputs.append(
+            TaggedDocument(
+                [Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, flagged)], d.name
+            )
+        )
         flagged_per_doc.append(flagged)
     if untaggable is not None:
         untaggable.extend(flagged_per_doc)
@@ -411,7 +467,14 @@ def tag_documents(
         windows = build_windows(inputs, tokenizer, max_length, source="input")
     with _progress(total=len(windows), desc="tag", unit="window", enabled=progress) as bar:
         predicted = predict_windows(
-            model, windows, tokenizer.pad_token_id, device, max_tokens, label_subwords=label_subwords, probabilities=True, progress=bar.update,
+            model,
+            windows,
+            tokenizer.pad_token_id,
+            device,
+            max_tokens,
+            label_subwords=label_subwords,
+            probabilities=True,
+            progress=bar.update,
         )
     # concatenate word predictions per document (a window holds words of one document, in order)
     per_doc: list[dict[str, tuple[list[int], list[float]]]] = [{t: ([], []) for t in model.tasks} for _ in docs]
@@ -437,11 +500,30 @@ def _sentence_records(doc: TextDocument, result, tasks: dict[str, str]) -> list[
             labels, probs = result[task][0][offset : offset + n], result[task][1][offset : offset + n]
             for first, last, score in entities(labels, probs):
                 start, end = spans[first][0], spans[last - 1][1]
-                found.append({"task": task, "type": entity_type, "start": start, "end": end, "text": doc.text[start:end], "score": round(score, 4)})
+                found.append(
+                    {
+                        "task": task,
+                        "type": entity_type,
+                        "start": start,
+                        "end": end,
+                        "text": doc.text[start:end],
+                        "score": round(score, 4),
+                    }
+                )
         found.sort(key=lambda e: (e["start"], e["end"], e["task"]))
         tags = {task: _iob(result[task][0][offset : offset + n], tasks[task]) for task in tasks}
-        records.append({"document": doc.name, "sentence": index, "start": s_start, "end": s_end,
-            "text": doc.text[s_start:s_end], "entities": found, "_tokens": spans, "_tags": tags})
+        records.append(
+            {
+                "document": doc.name,
+                "sentence": index,
+                "start": s_start,
+                "end": s_end,
+                "text": doc.text[s_start:s_end],
+                "entities": found,
+                "_tokens": spans,
+                "_tags": tags,
+            }
+        )
         offset += n
     return records
 
@@ -510,17 +592,31 @@ def _bioc(docs, records, tasks) -> str:
                 number += 1
                 annotation = bioc.BioCAnnotation()
                 annotation.id = f"T{number}"
-                annotation.infons.update({"type": xml_safe(e["type"], "\ufffd"), "task": xml_safe(e["task"], "\ufffd"), "score": f"{e['score']:.4f}"})
+                annotation.infons.update(
+                    {
+                        "type": xml_safe(e["type"], "\ufffd"),
+                        "task": xml_safe(e["task"], "\ufffd"),
+                        "score": f"{e['score']:.4f}",
+                    }
+                )
                 annotation.add_location(bioc.BioCLocation(e["start"], e["end"] - e["start"]))
                 annotation.text = xml_safe(e["text"])  # the passage's characters at the location, replaced alike
                 passage.add_annotation(annotation)
         document.add_passage(passage)
         collection.add_document(document)
     if counts:
-        which = ", ".join(f"U+{ord(c):04X} x{n}" for c, n in counts.most_common(5)) + (", ..." if len(counts) > 5 else "")
+        which = ", ".join(f"U+{ord(c):04X} x{n}" for c, n in counts.most_common(5)) + (
+            ", ..." if len(counts) > 5 else ""
+        )
         total = sum(counts.values())
-        log.warning("BioC: %d %s that XML cannot hold (%s), in %d of %d documents, written as a space each; offsets are unchanged",
-                    total, "characters" if total > 1 else "character", which, touched, len(docs))
+        log.warning(
+            "BioC: %d %s that XML cannot hold (%s), in %d of %d documents, written as a space each; offsets are unchanged",
+            total,
+            "characters" if total > 1 else "character",
+            which,
+            touched,
+            len(docs),
+        )
     return biocxml.dumps(collection)
 
 
@@ -528,8 +624,15 @@ WRITERS = {"jsonl": _jsonl, "conll": _conll, "bioc": _bioc}
 
 
 def tag_files(
-    model_dir, inputs, output, fmt: str = "jsonl", max_length: int | None = None, device: str = "cpu", batch_tokens: int = 8192,
-    progress: bool = True, max_token_chars: int = MAX_TOKEN_CHARS,
+    model_dir,
+    inputs,
+    output,
+    fmt: str = "jsonl",
+    max_length: int | None = None,
+    device: str = "cpu",
+    batch_tokens: int = 8192,
+    progress: bool = True,
+    max_token_chars: int = MAX_TOKEN_CHARS,
 ) -> dict:
     """Tag every input file (one document each) and write ``output`` atomically.
 
@@ -540,14 +643,18 @@ def tag_files(
     if not inputs:
         raise UserError("no input files given", hint="mtlner tag --model MODEL file.txt [more.txt ...] -o out.jsonl")
     if max_token_chars < 1:
-        raise UserError(f"--max-token-chars {max_token_chars} must be at least 1", hint=f"the default is {MAX_TOKEN_CHARS}")
+        raise UserError(
+            f"--max-token-chars {max_token_chars} must be at least 1", hint=f"the default is {MAX_TOKEN_CHARS}"
+        )
     if batch_tokens < 1:
         raise UserError(f"--max-tokens {batch_tokens} must be at least 1", hint="the default is 8192")
     output = check_output(output, inputs)
     try:
         torch_device = pick_device(device)
     except RuntimeError as err:
-        raise UserError(f"unknown device {device!r} ({_first_line(err)})", hint="use cpu, cuda, cuda:N or auto") from err
+        raise UserError(
+            f"unknown device {device!r} ({_first_line(err)})", hint="use cpu, cuda, cuda:N or auto"
+        ) from err
     texts = [(str(p), read_text(p)) for p in inputs]  # all inputs checked before any work
     with _transformers_quiet(bars=_shows_progress(progress)):
         model, tokenizer, written = load_model(model_dir, torch_device)
@@ -556,20 +663,41 @@ def tag_files(
     limit = min(trained or 512, positions)  # the training window size
     max_length = min(max_length or limit, positions)
     started = time.perf_counter()
-    docs = [segment(name, text) for name, text in _progress(texts, desc="split", unit="file", enabled=progress and len(texts) > 1)]
+    docs = [
+        segment(name, text)
+        for name, text in _progress(texts, desc="split", unit="file", enabled=progress and len(texts) > 1)
+    ]
     for d in docs:
         if not d.sentences:
             log.warning("%s holds no text to tag", d.name)
     label_subwords = written.get("label_subwords", "all")
     untaggable: list[dict[int, str]] = []
     if any(d.sentences for d in docs):
-        records = tag_documents(model, tokenizer, docs, max_length, torch_device, batch_tokens, label_subwords, progress, max_token_chars, untaggable)
+        records = tag_documents(
+            model,
+            tokenizer,
+            docs,
+            max_length,
+            torch_device,
+            batch_tokens,
+            label_subwords,
+            progress,
+            max_token_chars,
+            untaggable,
+        )
     else:
         records = [[] for _ in docs]
     seconds = time.perf_counter() - started
     _write(output, WRITERS[fmt](docs, records, list(model.tasks)))
     sentences = sum(len(d.sentences) for d in docs)
     tokens = sum(len(t) for d in docs for t in d.tokens)
-    return {"output": str(output), "documents": len(docs), "sentences": sentences, "tokens": tokens, "seconds": seconds,
-            "untaggable_tokens": sum(len(u) for u in untaggable),
-            "sentences_per_second": sentences / seconds if seconds else 0.0, "tokens_per_second": tokens / seconds if seconds else 0.0}
+    return {
+        "output": str(output),
+        "documents": len(docs),
+        "sentences": sentences,
+        "tokens": tokens,
+        "seconds": seconds,
+        "untaggable_tokens": sum(len(u) for u in untaggable),
+        "sentences_per_second": sentences / seconds if seconds else 0.0,
+        "tokens_per_second": tokens / seconds if seconds else 0.0,
+    }

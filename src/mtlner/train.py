@@ -144,7 +144,15 @@ def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, au
     windows = getattr(task, split)
     with progress_bar(None, f"eval {task.name}", cfg.progress, total=len(windows), unit="window", leave=False) as bar:
         read = predict_windows(
-            model, windows, pad_id, device, cfg.eval_max_tokens, [task.name], label_subwords=cfg.label_subwords, amp=autocast, progress=bar.update,
+            model,
+            windows,
+            pad_id,
+            device,
+            cfg.eval_max_tokens,
+            [task.name],
+            label_subwords=cfg.label_subwords,
+            amp=autocast,
+            progress=bar.update,
         )
     predicted = [r[task.name].labels for r in read]
     gold = [[w.labels[i] for i in w.word_ends] for w in windows]
@@ -255,7 +263,9 @@ class TrainState:
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
-    def end_epoch(self, steps: int, dev: dict[str, dict], score: float, seconds: tuple[float, float], next_plan_rng) -> bool:
+    def end_epoch(
+        self, steps: int, dev: dict[str, dict], score: float, seconds: tuple[float, float], next_plan_rng
+    ) -> bool:
         """Record the finished epoch and move to the next; True when its dev score is the best yet."""
         self.history.append(
             {
@@ -300,7 +310,9 @@ def _init_identity(init: str) -> list:
     if not path.is_dir():
         return [init]
     return [init] + [
-        [str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(path.rglob("*")) if f.is_file()
+        [str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns]
+        for f in sorted(path.rglob("*"))
+        if f.is_file()
     ]
 
 
@@ -459,7 +471,9 @@ def train_step(run: Run, task: str, windows: list[Window]) -> float:
     return loss.item()
 
 
-def run_epoch(run: Run, tasks: list[Task], plan: list[tuple[str, list[int]]], state: TrainState, desc: str) -> Iterator[None]:
+def run_epoch(
+    run: Run, tasks: list[Task], plan: list[tuple[str, list[int]]], state: TrainState, desc: str
+) -> Iterator[None]:
     """Take the steps of ``plan`` from ``state.step`` on (the earlier ones were taken before a
     resume), each loss recorded in ``state``; yields after every step, so that the caller can
     stop or checkpoint between steps."""
@@ -477,7 +491,9 @@ def run_epoch(run: Run, tasks: list[Task], plan: list[tuple[str, list[int]]], st
         bar.close()
 
 
-def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig, work_dir: str | Path, init: str = "") -> TrainResult:
+def train(
+    model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig, work_dir: str | Path, init: str = ""
+) -> TrainResult:
     """Train, select the best dev epoch, score it on test.
 
     ``work_dir`` keeps the resumable checkpoint until the caller has written its outputs; ``init``
@@ -489,7 +505,9 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
     epochs, total_steps = budget(tasks, cfg)
     optimizer = build_optimizer(model, cfg, device)
     forward = torch.compile(model) if cfg.compile and device.type == "cuda" else model
-    run = Run(model, forward, optimizer, build_scheduler(optimizer, cfg, total_steps), device, tokenizer.pad_token_id, cfg)
+    run = Run(
+        model, forward, optimizer, build_scheduler(optimizer, cfg, total_steps), device, tokenizer.pad_token_id, cfg
+    )
     # the fingerprint hashes every window: only worth it when a checkpoint can be read or written
     fingerprint = _fingerprint(tasks, cfg, init) if cfg.checkpoint else ""
     checkpoint = Checkpoint(work_dir, fingerprint, cfg.checkpoint, cfg.checkpoint_minutes)
@@ -515,7 +533,13 @@ def train(model: MultiTaskTagger, tokenizer, tasks: list[Task], cfg: TrainConfig
             seconds = (scored - started, time.perf_counter() - scored)
             if state.end_epoch(len(plan), dev, score, seconds, rng.getstate()):
                 checkpoint.keep_best(model, state)
-            log.info("epoch %d: loss %.4f, dev %s %.4f", state.epoch, state.history[-1]["train_loss"], cfg.selection_metric, score)
+            log.info(
+                "epoch %d: loss %.4f, dev %s %.4f",
+                state.epoch,
+                state.history[-1]["train_loss"],
+                cfg.selection_metric,
+                score,
+            )
             checkpoint.save_if_due(run, state, epoch_end=True)
     state.lap()
 

@@ -54,4 +54,6 @@ class TrainConfig:
         if self.scheduler not in SCHEDULES:
             raise UserError(f"scheduler {self.scheduler!r} is unknown", hint="use constant (paper) or linear")
         if not self.checkpoint_minutes >= 0:
-            raise UserError(f"checkpoint_minutes {self.checkpoint_minutes!r} must be >= 0", hint="0 checkpoints every epoch end")
+            raise UserError(
+                f"checkpoint_minutes {self.checkpoint_minutes!r} must be >= 0", hint="0 checkpoints every epoch end"
+            )

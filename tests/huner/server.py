@@ -51,8 +51,7 @@ class LocalServer:
         self.behaviours = Behaviours()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.behaviours))
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base(self) -> str:

@@ -18,7 +18,9 @@ def test_mention_crossing_a_sentence_boundary_merges_the_sentences():
     tagged, lost = tag_document(doc, {"CL": "cell_line"}, keep_source_sentences=False, keep_source_tokens=False)
     assert lost == 0
     assert [[tok for tok, _ in s] for s in tagged] == [
-        ["We", "used", "HeLa", "S.", "Cells", "grew", "."], ["Then", "they", "died", "."]]
+        ["We", "used", "HeLa", "S.", "Cells", "grew", "."],
+        ["Then", "they", "died", "."],
+    ]
     assert [tag for _, tag in tagged[0]] == ["O", "O", "B-cell_line", "I-cell_line", "I-cell_line", "O", "O"]
 
 
@@ -31,8 +33,9 @@ def test_merge_cut_sentences_only_where_needed():
 def test_token_inside_mention_when_its_start_is_in_the_span_and_adjacent_mentions_stay_apart():
     text = "anti-p53 p53 MDM2"
     doc = Document("d", text, [Span(5, 8, "g"), Span(9, 12, "g"), Span(13, 17, "g")])
-    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False,
-                                mention_boundaries="huner")
+    tagged, lost = tag_document(
+        doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False, mention_boundaries="huner"
+    )
     # HUNER's rule with whole words: no token starts in "p53" of "anti-p53", so it is lost and counted
     assert tagged == [[("anti-p53", "O"), ("p53", "B-gene"), ("MDM2", "B-gene")]]
     assert lost == 1
@@ -47,12 +50,24 @@ def test_mentions_inside_a_slash_word_become_their_own_tokens():
     spans = [Span(0, 5, "g"), Span(6, 11, "g"), Span(18, 25, "g"), Span(26, 31, "g")]
     doc = Document("d", text, spans)
     tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False)
-    assert tagged == [[("c-Fos", "B-gene"), ("/", "O"), ("c-Jun", "B-gene"), ("binds", "O"),
-                       ("HindIII", "B-gene"), ("-", "O"), ("EcoRI", "B-gene"), ("sites", "O"), (".", "O")]]
+    assert tagged == [
+        [
+            ("c-Fos", "B-gene"),
+            ("/", "O"),
+            ("c-Jun", "B-gene"),
+            ("binds", "O"),
+            ("HindIII", "B-gene"),
+            ("-", "O"),
+            ("EcoRI", "B-gene"),
+            ("sites", "O"),
+            (".", "O"),
+        ]
+    ]
     assert lost == 0 and mentions(tagged) == ["c-Fos", "c-Jun", "HindIII", "EcoRI"]
     # as HUNER (OpenNLP kept these words whole): the first mention takes the word, the second is lost
-    tagged, lost = tag_document(doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False,
-                                mention_boundaries="huner")
+    tagged, lost = tag_document(
+        doc, {"g": "gene"}, keep_source_sentences=False, keep_source_tokens=False, mention_boundaries="huner"
+    )
     assert mentions(tagged) == ["c-Fos/c-Jun", "HindIII-EcoRI"] and lost == 2
 
 
@@ -98,7 +113,8 @@ def test_build_task_writes_three_files_and_report(fixtures, tmp_path):
     assert (tmp_path / "train.tsv").read_text(encoding="utf-8") == (
         "-DOCSTART-\tO\n\n"
         "The\tO\nHeLa\tB-cell_line\nand\tO\nMCF\tB-cell_line\n-\tI-cell_line\n7\tI-cell_line\ncells\tO\n.\tO\n\n"
-        "Growth\tO\nin\tO\nJurkat\tB-cell_line\n.\tO\n\n")
+        "Growth\tO\nin\tO\nJurkat\tB-cell_line\n.\tO\n\n"
+    )
     assert (tmp_path / "dev.tsv").read_text() == ""
     assert (tmp_path / "test.tsv").read_text().startswith("-DOCSTART-\tO\n\nNo\tO\n")
     on_disk = json.loads((tmp_path / "conversion_report.json").read_text())
@@ -125,8 +141,11 @@ def duplicates_registry(policy=None) -> dict:
     """The packaged registry plus a corpus whose documents are named after their file, read
     from two folders: ``a/doc1.conll`` and ``b/doc1.conll`` give the same document ID."""
     registry = load_registry()
-    registry["corpora"]["dupes"] = dict(registry["corpora"]["cll"], format="iob_columns", options={
-        "glob": "*/*.conll", "token_column": 0, "tag_column": 1, "doc_id_strip": ".conll"})
+    registry["corpora"]["dupes"] = dict(
+        registry["corpora"]["cll"],
+        format="iob_columns",
+        options={"glob": "*/*.conll", "token_column": 0, "tag_column": 1, "doc_id_strip": ".conll"},
+    )
     if policy:
         registry["corpora"]["dupes"]["duplicate_ids"] = policy
     registry["tasks"]["gene_dupes"] = {"corpus": "dupes", "entity": "gene", "split": "dupes", "types": {"G": "gene"}}
@@ -141,8 +160,9 @@ def dupes_splits(tmp_path):
 
 
 def test_identical_copies_of_a_document_are_counted_and_kept_once(fixtures, dupes_splits, tmp_path):
-    report = build_task("gene_dupes", duplicates_registry(), fixtures / "duplicates" / "same", dupes_splits,
-                        tmp_path / "out")
+    report = build_task(
+        "gene_dupes", duplicates_registry(), fixtures / "duplicates" / "same", dupes_splits, tmp_path / "out"
+    )
     assert report["duplicate_documents"] == 1 and report["duplicate_documents_examples"] == ["doc1"]
     assert report["documents"]["train"] == 2
     assert report["mentions"]["train"]["total"] == 2  # p53 once (not twice) and MDM2
@@ -159,12 +179,14 @@ def test_differing_copies_of_a_document_are_an_error_naming_both_files(fixtures,
 
 
 def test_merge_policy_concatenates_same_id_documents_as_huner(fixtures, dupes_splits, tmp_path):
-    report = build_task("gene_dupes", duplicates_registry("merge"), fixtures / "duplicates" / "differ",
-                        dupes_splits, tmp_path / "out")
+    report = build_task(
+        "gene_dupes", duplicates_registry("merge"), fixtures / "duplicates" / "differ", dupes_splits, tmp_path / "out"
+    )
     assert report["duplicate_documents"] == 1 and report["duplicate_ids"] == "merge"
     assert report["documents"]["train"] == 1 and report["mentions"]["train"]["total"] == 2
     assert (tmp_path / "out" / "train.tsv").read_text() == (
-        "-DOCSTART-\tO\n\np53\tB-gene\nbinds\tO\n.\tO\n\nMDM2\tB-gene\nacts\tO\n.\tO\n\n")
+        "-DOCSTART-\tO\n\np53\tB-gene\nbinds\tO\n.\tO\n\nMDM2\tB-gene\nacts\tO\n.\tO\n\n"
+    )
 
 
 def test_corpora_that_huner_converted_in_parts_merge_their_ids():

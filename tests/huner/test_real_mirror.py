@@ -77,8 +77,11 @@ DEPARTURES = {
 pytestmark = [
     pytest.mark.corpora,
     pytest.mark.slow,
-    pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no HUNER mirror at {MIRROR} (set MTLNER_HUNER_MIRROR "
-                                                   "to a folder laid out as <host>/<path> of the download URLs)"),
+    pytest.mark.skipif(
+        not MIRROR.is_dir(),
+        reason=f"no HUNER mirror at {MIRROR} (set MTLNER_HUNER_MIRROR "
+        "to a folder laid out as <host>/<path> of the download URLs)",
+    ),
 ]
 
 
@@ -88,14 +91,27 @@ def run_workflow(work: Path, url_base: str) -> subprocess.CompletedProcess:
         "paper_dir": "",
         "huner_url_base": url_base,
         "huner_download": {"timeout": 30, "retries": 2, "backoff": 0.2},
-        "tasks": {task: {"entity": entity, "dataset": dataset, "source": "huner"}
-                  for task, (entity, dataset) in TASKS.items()},
+        "tasks": {
+            task: {"entity": entity, "dataset": dataset, "source": "huner"} for task, (entity, dataset) in TASKS.items()
+        },
     }
     config_path = work / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     targets = [f"results/corpora/{task}/stats.json" for task in TASKS]
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-               "--configfile", str(config_path), "--cores", "2", *targets]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(work),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "2",
+        *targets,
+    ]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.run(command, capture_output=True, text=True, timeout=480, env=env)
 
@@ -115,8 +131,7 @@ def chain(tmp_path_factory):
 
 def counts_from_stats(work: Path, task: str) -> dict[str, tuple[int, int]]:
     stats = json.loads((work / "results" / "corpora" / task / "stats.json").read_text())
-    return {split: (stats["splits"][split]["mentions"], stats["splits"][split]["unique_mentions"])
-            for split in SPLITS}
+    return {split: (stats["splits"][split]["mentions"], stats["splits"][split]["unique_mentions"]) for split in SPLITS}
 
 
 def counts_from_report(report: dict) -> dict[str, tuple[int, int]]:
@@ -131,16 +146,19 @@ def misses(task: str, measured: dict[str, tuple[int, int]]) -> list[str]:
         for kind, value in (("total", total), ("unique", unique)):
             expected = paper[f"{kind}_{split}"]
             if abs(value - expected) > TOLERANCE[kind] * expected:
-                found.append(f"{task} {split} {kind}: ours {value}, paper {expected} "
-                             f"({100 * (value - expected) / expected:+.1f} %)")
+                found.append(
+                    f"{task} {split} {kind}: ours {value}, paper {expected} "
+                    f"({100 * (value - expected) / expected:+.1f} %)"
+                )
     return found
 
 
 def check(task: str, measured: dict[str, tuple[int, int]], mode: str) -> list[str]:
     documented = DEPARTURES[mode].get(task)
     if documented is not None:
-        return [] if measured == documented else [
-            f"{task} ({mode}): measured {measured}, docs/huner.md says {documented}"]
+        return (
+            [] if measured == documented else [f"{task} ({mode}): measured {measured}, docs/huner.md says {documented}"]
+        )
     return misses(task, measured)
 
 
@@ -182,8 +200,14 @@ def test_table1_with_the_other_mention_boundaries(chain, tmp_path):
     problems, rows = [], {}
     for task in TASKS:
         corpus = registry["tasks"][task]["corpus"]
-        report = build_task(task, registry, work / "resources" / "huner" / "downloads" / corpus / "data",
-                            work / "resources" / "huner" / "splits", tmp_path / task, mention_boundaries=mode)
+        report = build_task(
+            task,
+            registry,
+            work / "resources" / "huner" / "downloads" / corpus / "data",
+            work / "resources" / "huner" / "splits",
+            tmp_path / task,
+            mention_boundaries=mode,
+        )
         rows[task] = counts_from_report(report)
         problems += check(task, rows[task], mode)
     print(f"\nmeasured ({mode}):", json.dumps(rows))

@@ -13,8 +13,18 @@ from mtlner.huner.registry import load_registry
 PAPER_TASKS = {
     "cell_line": ["cellline_cll", "cellline_gellus", "cellline_jnlpba"],
     "chemical": ["chemical_cdr", "chemical_cemp", "chemical_chebi", "chemical_chemdner", "chemical_scai"],
-    "gene": ["gene_bc2gm", "gene_bioinfer", "gene_deca", "gene_fsu", "gene_gpro", "gene_iepa",
-             "gene_jnlpba", "gene_mirna", "gene_osiris", "gene_variome"],
+    "gene": [
+        "gene_bc2gm",
+        "gene_bioinfer",
+        "gene_deca",
+        "gene_fsu",
+        "gene_gpro",
+        "gene_iepa",
+        "gene_jnlpba",
+        "gene_mirna",
+        "gene_osiris",
+        "gene_variome",
+    ],
     "species": ["species_linnaeus", "species_mirna", "species_s800", "species_variome"],
 }
 
@@ -59,8 +69,11 @@ def test_split_names_follow_huner():
 
 def test_paper_table1_names_every_task():
     repo = Path(__file__).resolve().parents[2]
-    candidates = [repo / "resources" / "paper" / "table1_mentions.csv", repo / "shared" / "paper" / "table1_mentions.csv",
-                  repo.parent / "shared" / "paper" / "table1_mentions.csv"]
+    candidates = [
+        repo / "resources" / "paper" / "table1_mentions.csv",
+        repo / "shared" / "paper" / "table1_mentions.csv",
+        repo.parent / "shared" / "paper" / "table1_mentions.csv",
+    ]
     table = next((path for path in candidates if path.exists()), None)
     if table is None:
         pytest.skip("paper table (shared/paper/table1_mentions.csv) not available")
@@ -76,7 +89,8 @@ def test_url_base_rewrites_every_url():
     urls = [url for corpus in registry["corpora"].values() for entry in corpus["files"] for url in entry["urls"]]
     assert all(url.startswith("http://127.0.0.1:8000/") for url in urls)
     assert registry["split_url_base"] == (
-        "http://127.0.0.1:8000/raw.githubusercontent.com/hu-ner/huner/master/ner_scripts/splits")
+        "http://127.0.0.1:8000/raw.githubusercontent.com/hu-ner/huner/master/ner_scripts/splits"
+    )
 
 
 def test_broken_registry_is_a_user_error(tmp_path):

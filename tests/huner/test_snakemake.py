@@ -25,15 +25,32 @@ REPO = Path(__file__).resolve().parents[2]
 def run_snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
-               "--configfile", str(config_path), "--cores", "1", "--show-failed-logs", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "1",
+        "--show-failed-logs",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 def all_tasks_config() -> dict:
     tasks = load_registry()["tasks"]
-    return {"tasks": {task: {"entity": spec["entity"], "dataset": spec["corpus"].upper(), "source": "huner"}
-                      for task, spec in tasks.items()}}
+    return {
+        "tasks": {
+            task: {"entity": spec["entity"], "dataset": spec["corpus"].upper(), "source": "huner"}
+            for task, spec in tasks.items()
+        }
+    }
 
 
 def test_dry_run_plans_download_split_and_convert_jobs_for_all_22_tasks(tmp_path):
@@ -64,10 +81,14 @@ def test_fixture_run_with_keep_going(tmp_path, test_registry):
         archive.add(fixtures / "cll" / "CLL-1.0.2", arcname="CLL-1.0.2")
     work = tmp_path / "work"
     work.mkdir()
-    config = {"tasks": {"cellline_cll": {"entity": "cell_line", "dataset": "CLL", "source": "huner"},
-                        "gene_osiris": {"entity": "gene", "dataset": "OSIRIS", "source": "huner"}},
-              "huner_registry": str(test_registry),
-              "huner_download": {"timeout": 2, "retries": 1, "backoff": 0.01}}
+    config = {
+        "tasks": {
+            "cellline_cll": {"entity": "cell_line", "dataset": "CLL", "source": "huner"},
+            "gene_osiris": {"entity": "gene", "dataset": "OSIRIS", "source": "huner"},
+        },
+        "huner_registry": str(test_registry),
+        "huner_download": {"timeout": 2, "retries": 1, "backoff": 0.01},
+    }
     with LocalServer() as server:
         routes = server.behaviours.routes
         routes["/bionlp-www.utu.fi/cell-lines/CLL_corpus.tar.gz"] = ("ok", buffer.getvalue())

@@ -9,16 +9,34 @@ from mtlner.huner.registry import load_registry
 from mtlner.huner.table1 import compare_with_paper, read_paper_table, table1_row
 
 REPO = Path(__file__).resolve().parents[2]
-PAPER = next((path for path in [REPO / "resources" / "paper" / "table1_mentions.csv", REPO / "shared" / "paper" / "table1_mentions.csv",
-                                REPO.parent / "shared" / "paper" / "table1_mentions.csv"] if path.exists()), None)
+PAPER = next(
+    (
+        path
+        for path in [
+            REPO / "resources" / "paper" / "table1_mentions.csv",
+            REPO / "shared" / "paper" / "table1_mentions.csv",
+            REPO.parent / "shared" / "paper" / "table1_mentions.csv",
+        ]
+        if path.exists()
+    ),
+    None,
+)
 needs_paper = pytest.mark.skipif(PAPER is None, reason="shared/paper/table1_mentions.csv not available")
 
 
 def test_fixture_counts_become_a_table_row(fixtures, tmp_path):
     report = build_task("cellline_cll", load_registry(), fixtures / "cll", fixtures / "splits", tmp_path)
     row = table1_row("cellline_cll", "cell_line", report)
-    assert row == {"entity": "cell_line", "dataset": "CLL", "total_train": 3, "total_dev": 0, "total_test": 0,
-                   "unique_train": 3, "unique_dev": 0, "unique_test": 0}
+    assert row == {
+        "entity": "cell_line",
+        "dataset": "CLL",
+        "total_train": 3,
+        "total_dev": 0,
+        "total_test": 0,
+        "unique_train": 3,
+        "unique_dev": 0,
+        "unique_test": 0,
+    }
 
 
 @needs_paper

@@ -40,7 +40,9 @@ from itertools import combinations
 
 SUBMIT_RE = re.compile(r"submitted with SLURM jobid (\d+)")
 # "... submitted with SLURM jobid 12 (log: /w/.snakemake/slurm_logs/group_stl_pack/12.log)."
-SUBMIT_LOG_RE = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S*?/slurm_logs/(rule|group)_([^/]+)/\S*?)\)?\.?$", re.MULTILINE)
+SUBMIT_LOG_RE = re.compile(
+    r"submitted with SLURM jobid (\d+) \(log: (\S*?/slurm_logs/(rule|group)_([^/]+)/\S*?)\)?\.?$", re.MULTILINE
+)
 
 
 def job_ids_from_log(text: str) -> list[str]:
@@ -72,7 +74,9 @@ def parse_scontrol_oneliner(line: str) -> dict[str, str]:
 def show_job(job_id: str) -> dict[str, str]:
     res = subprocess.run(
         ["scontrol", "show", "job", "-o", job_id],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if res.returncode != 0 or not res.stdout.strip():
         raise RuntimeError(f"scontrol does not know job {job_id}: {res.stderr.strip()}")
@@ -130,8 +134,7 @@ def overlap(a: dict, b: dict) -> bool:
     return a["start"] < b["end"] and b["start"] < a["end"]
 
 
-def check(jobs: list[dict], *, min_jobs: int, min_gpu_jobs: int,
-          expect_cpu_beside_gpu: bool) -> list[str]:
+def check(jobs: list[dict], *, min_jobs: int, min_gpu_jobs: int, expect_cpu_beside_gpu: bool) -> list[str]:
     problems = []
     if len(jobs) < min_jobs:
         problems.append(f"only {len(jobs)} SLURM jobs, expected >= {min_jobs}")
@@ -151,9 +154,11 @@ def check(jobs: list[dict], *, min_jobs: int, min_gpu_jobs: int,
 
 
 def _print_job(j: dict, t0: float) -> None:
-    print(f"  slurm job {j['job_id']:>5} {'GPU' if j['gpu'] else 'cpu'} "
-          f"t={j['start'] - t0:5.0f}s..{j['end'] - t0:5.0f}s {j['state']:<9} "
-          f"limit={j['time_limit']} {j['tres']} {j['comment']}")
+    print(
+        f"  slurm job {j['job_id']:>5} {'GPU' if j['gpu'] else 'cpu'} "
+        f"t={j['start'] - t0:5.0f}s..{j['end'] - t0:5.0f}s {j['state']:<9} "
+        f"limit={j['time_limit']} {j['tres']} {j['comment']}"
+    )
 
 
 def members_in_log(path: str, rules: list[str]) -> int:
@@ -175,15 +180,23 @@ def check_grouped(ungrouped: list[dict], grouped: list[dict], group: str, rules:
     # the plugin names a group job's log folder group_<group>_<its rules>: group_stl_pack_train_stl
     groups = [s for s in grouped if s["kind"] == "group" and (s["name"] == group or s["name"].startswith(f"{group}_"))]
     singles = [s for s in grouped if s["kind"] == "rule" and s["name"] in rules]
-    summary = {"ungrouped_submissions": len(ungrouped), "grouped_submissions": len(grouped),
-               "ungrouped_rule_submissions": len(members), "group_submissions": len(groups),
-               "grouped_rule_submissions": len(singles)}
+    summary = {
+        "ungrouped_submissions": len(ungrouped),
+        "grouped_submissions": len(grouped),
+        "ungrouped_rule_submissions": len(members),
+        "group_submissions": len(groups),
+        "grouped_rule_submissions": len(singles),
+    }
     if not members:
         problems.append(f"the ungrouped run submitted no job of {rules}")
     if not groups:
-        problems.append(f"the grouped run submitted no job of group {group}: {[s['kind'] + '_' + s['name'] for s in grouped]}")
+        problems.append(
+            f"the grouped run submitted no job of group {group}: {[s['kind'] + '_' + s['name'] for s in grouped]}"
+        )
     if len(groups) + len(singles) >= len(members):
-        problems.append(f"grouping did not cut submissions: {len(members)} ungrouped, {len(groups)} group + {len(singles)} single jobs grouped")
+        problems.append(
+            f"grouping did not cut submissions: {len(members)} ungrouped, {len(groups)} group + {len(singles)} single jobs grouped"
+        )
     ran = 0
     for g in groups:
         j = g["slurm"]
@@ -195,19 +208,30 @@ def check_grouped(ungrouped: list[dict], grouped: list[dict], group: str, rules:
         if j["gpus"] != 1:
             problems.append(f"group job {j['job_id']} asked for {j['gpus']} GPUs ({j['tres']}), expected 1")
     if ran + len(singles) != len(members):
-        problems.append(f"the group jobs' logs name {ran} jobs of {rules} (+{len(singles)} single), the ungrouped run had {len(members)}")
+        problems.append(
+            f"the group jobs' logs name {ran} jobs of {rules} (+{len(singles)} single), the ungrouped run had {len(members)}"
+        )
     expected = {}
     if len(groups) == 1 and not singles and members:
         ms = [m["slurm"] for m in members]
-        expected = {"minutes": sum(m["minutes"] or 0 for m in ms), "mem_mb": max(m["mem_mb"] or 0 for m in ms),
-                    "cpus": max(m["cpus"] for m in ms), "gpus": 1}
+        expected = {
+            "minutes": sum(m["minutes"] or 0 for m in ms),
+            "mem_mb": max(m["mem_mb"] or 0 for m in ms),
+            "cpus": max(m["cpus"] for m in ms),
+            "gpus": 1,
+        }
         got = {k: groups[0]["slurm"][k] for k in expected}
-        summary |= {"group_request": got, "expected_request": expected,
-                    "member_requests": [{k: m[k] for k in expected} for m in ms]}
+        summary |= {
+            "group_request": got,
+            "expected_request": expected,
+            "member_requests": [{k: m[k] for k in expected} for m in ms],
+        }
         for key, value in expected.items():
             if got[key] is None or abs(got[key] - value) > 1e-6:
-                problems.append(f"group job asked for {key}={got[key]}, expected {value} (members one after another: "
-                                "GPU 1, time the sum, memory and CPUs the largest)")
+                problems.append(
+                    f"group job asked for {key}={got[key]}, expected {value} (members one after another: "
+                    "GPU 1, time the sum, memory and CPUs the largest)"
+                )
     return problems, summary
 
 
@@ -224,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("ungrouped_log")
     g.add_argument("grouped_log")
     g.add_argument("--group", required=True, help="group name (profiles/slurm-grouped: stl_pack)")
-    g.add_argument("--rules", nargs="+", required=True, help="rules of that group the ungrouped run submitted one by one")
+    g.add_argument(
+        "--rules", nargs="+", required=True, help="rules of that group the ungrouped run submitted one by one"
+    )
     g.add_argument("--json")
     args = ap.parse_args(argv)
     if args.cmd == "grouped":
@@ -236,8 +262,12 @@ def main(argv: list[str] | None = None) -> int:
                 s["slurm"] = summarize(show_job(s["job_id"]))
         problems, summary = check_grouped(runs["ungrouped"], runs["grouped"], args.group, args.rules)
         for which, subs in runs.items():
-            print(f"  {which}: {len(subs)} sbatch submissions: "
-                  + ", ".join(f"{s['kind']}_{s['name']}" + (f" ({s['members']} jobs)" if "members" in s else "") for s in subs))
+            print(
+                f"  {which}: {len(subs)} sbatch submissions: "
+                + ", ".join(
+                    f"{s['kind']}_{s['name']}" + (f" ({s['members']} jobs)" if "members" in s else "") for s in subs
+                )
+            )
         for s in runs["grouped"]:
             if s["kind"] == "group":
                 _print_job(s["slurm"], s["slurm"]["start"])
@@ -249,10 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"FAIL: {p}")
         if not problems:
-            print(f"OK: {summary['ungrouped_rule_submissions']} submissions of {'/'.join(args.rules)} became "
-                  f"{summary['group_submissions']} of group {args.group} "
-                  f"(sbatch calls: {summary['ungrouped_submissions']} in the whole ungrouped run, "
-                  f"{summary['grouped_submissions']} in the grouped rerun)")
+            print(
+                f"OK: {summary['ungrouped_rule_submissions']} submissions of {'/'.join(args.rules)} became "
+                f"{summary['group_submissions']} of group {args.group} "
+                f"(sbatch calls: {summary['ungrouped_submissions']} in the whole ungrouped run, "
+                f"{summary['grouped_submissions']} in the grouped rerun)"
+            )
         return 1 if problems else 0
 
     with open(args.logfile, encoding="utf-8", errors="replace") as fh:
@@ -264,13 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(jobs, fh, indent=1)
-    problems = check(jobs, min_jobs=args.min_jobs, min_gpu_jobs=args.min_gpu_jobs,
-                     expect_cpu_beside_gpu=args.expect_cpu_beside_gpu)
+    problems = check(
+        jobs, min_jobs=args.min_jobs, min_gpu_jobs=args.min_gpu_jobs, expect_cpu_beside_gpu=args.expect_cpu_beside_gpu
+    )
     for p in problems:
         print(f"FAIL: {p}")
     if not problems:
-        print(f"OK: {len(jobs)} jobs went through SLURM "
-              f"({sum(j['gpu'] for j in jobs)} GPU jobs, never overlapping)")
+        print(f"OK: {len(jobs)} jobs went through SLURM ({sum(j['gpu'] for j in jobs)} GPU jobs, never overlapping)")
     return 1 if problems else 0
 
 

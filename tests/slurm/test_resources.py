@@ -33,9 +33,23 @@ def dry_run(tmp_path: Path, config: dict, *args: str) -> dict[tuple, dict]:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
-         "--configfile", str(cfg), "-n", *args],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path / "wd"),
+            "--configfile",
+            str(cfg),
+            "-n",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = {}
@@ -117,9 +131,23 @@ def test_pinned_values_and_cpu_cluster(tmp_path, corpora):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
-         "--configfile", str(cfg), "-n", "-p"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path / "wd"),
+            "--configfile",
+            str(cfg),
+            "-n",
+            "-p",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = dry_run(tmp_path, config)
@@ -163,9 +191,22 @@ def test_throughput_from_without_metrics_names_the_path(tmp_path, corpora):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(base_config(corpora, resources={"throughput_from": str(empty)})))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
-         "--configfile", str(cfg), "-n"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path / "wd"),
+            "--configfile",
+            str(cfg),
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode != 0
     assert f"{empty} holds no metrics.json" in proc.stdout + proc.stderr
@@ -183,21 +224,43 @@ def test_local_gpu_profile_dry_run(tmp_path, corpora):
     dry_run(tmp_path, base_config(corpora), "--profile", str(ROOT / "profiles" / "local-gpu"), "--resources", "gpu=2")
 
 
-@pytest.mark.skipif("GPU_RUN_" not in (ROOT / "workflow" / "rules" / "train.smk").read_text(),
-                    reason="train.smk does not start training through {GPU_RUN_STL}/{GPU_RUN_MTL} yet")
+@pytest.mark.skipif(
+    "GPU_RUN_" not in (ROOT / "workflow" / "rules" / "train.smk").read_text(),
+    reason="train.smk does not start training through {GPU_RUN_STL}/{GPU_RUN_MTL} yet",
+)
 def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     config = base_config(corpora, resources={"gpu_share": 2})
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd"),
-         "--configfile", str(cfg), "-n", "-p", "--profile", str(ROOT / "profiles" / "local-gpu"), "--resources", "gpu=4"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path / "wd"),
+            "--configfile",
+            str(cfg),
+            "-n",
+            "-p",
+            "--profile",
+            str(ROOT / "profiles" / "local-gpu"),
+            "--resources",
+            "gpu=4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     commands = [line for line in proc.stdout.splitlines() if " train --kind " in line]
     assert commands
     for line in commands:
         kind = re.search(r" train --kind (\w+)", line).group(1)
-        wrapper = "-m mtlner.gpu_slots --share 2 --" if kind != "mtl" else "-m mtlner.gpu_slots --share 2 --exclusive --"
+        wrapper = (
+            "-m mtlner.gpu_slots --share 2 --" if kind != "mtl" else "-m mtlner.gpu_slots --share 2 --exclusive --"
+        )
         assert wrapper in line.split(" train --kind ")[0], line

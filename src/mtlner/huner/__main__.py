@@ -40,8 +40,14 @@ def _settings(args) -> download.DownloadSettings:
 
 def _download(args, registry) -> None:
     tasks = [task for task, spec in registry["tasks"].items() if spec["corpus"] == args.corpus]
-    download.download_corpus(args.corpus, corpus_spec(registry, args.corpus), Path(args.out_dir),
-                             manual_dir=Path(args.manual_dir), settings=_settings(args), tasks=tasks)
+    download.download_corpus(
+        args.corpus,
+        corpus_spec(registry, args.corpus),
+        Path(args.out_dir),
+        manual_dir=Path(args.manual_dir),
+        settings=_settings(args),
+        tasks=tasks,
+    )
 
 
 def _splits(args, registry) -> None:
@@ -49,11 +55,21 @@ def _splits(args, registry) -> None:
 
 
 def _convert(args, registry) -> None:
-    report = build.build_task(args.task, registry, Path(args.data_dir), Path(args.split_dir),
-                              Path(args.out_dir), mention_boundaries=args.mention_boundaries)
+    report = build.build_task(
+        args.task,
+        registry,
+        Path(args.data_dir),
+        Path(args.split_dir),
+        Path(args.out_dir),
+        mention_boundaries=args.mention_boundaries,
+    )
     logging.getLogger("mtlner.huner").info(
-        "%s: documents %s, in no split %d, mentions %s", args.task, report["documents"],
-        report["documents_in_no_split"], {k: v["total"] for k, v in report["mentions"].items()})
+        "%s: documents %s, in no split %d, mentions %s",
+        args.task,
+        report["documents"],
+        report["documents_in_no_split"],
+        {k: v["total"] for k, v in report["mentions"].items()},
+    )
 
 
 def _tasks(args, registry) -> None:
@@ -62,8 +78,9 @@ def _tasks(args, registry) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mtlner.huner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mtlner.huner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--registry", help="registry YAML (default: packaged registry.yaml)")
     parser.add_argument("--url-base", help="rewrite all URLs to <url-base>/<host>/<path>")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,9 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--data-dir", required=True)
     command.add_argument("--split-dir", required=True)
     command.add_argument("--out-dir", required=True)
-    command.add_argument("--mention-boundaries", choices=build.MENTION_BOUNDARIES,
-                         help="cut words at mention boundaries, or keep HUNER's tokens "
-                              "(default: the registry's mention_boundaries)")
+    command.add_argument(
+        "--mention-boundaries",
+        choices=build.MENTION_BOUNDARIES,
+        help="cut words at mention boundaries, or keep HUNER's tokens (default: the registry's mention_boundaries)",
+    )
     command.set_defaults(run=_convert)
 
     command = sub.add_parser("tasks", help="list tasks with corpus and split name")

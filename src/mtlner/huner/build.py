@@ -51,8 +51,7 @@ def select_spans(doc: Document, types: dict[str, str]) -> list[tuple[int, int, s
     return merged
 
 
-def merge_cut_sentences(sentences: list[tuple[int, int]],
-                        spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+def merge_cut_sentences(sentences: list[tuple[int, int]], spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
     """Join consecutive sentences whenever a mention starts in one and ends in a later one."""
     if not sentences:
         return []
@@ -75,8 +74,14 @@ def merge_cut_sentences(sentences: list[tuple[int, int]],
 MENTION_BOUNDARIES = ("cut", "huner")
 
 
-def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences: bool,
-                 keep_source_tokens: bool, mention_boundaries: str = "cut") -> tuple[list[Sentence], int]:
+def tag_document(
+    doc: Document,
+    types: dict[str, str],
+    *,
+    keep_source_sentences: bool,
+    keep_source_tokens: bool,
+    mention_boundaries: str = "cut",
+) -> tuple[list[Sentence], int]:
     """Return IOB2 sentences of ``doc`` and the number of mentions no token starts in.
 
     ``mention_boundaries`` (our tokeniser only): ``"cut"`` cuts a token where a mention starts
@@ -93,8 +98,7 @@ def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences:
     span_starts = [start for start, _, _ in spans]
     # our tokeniser never splits inside a whitespace word at "/" or "-" ("c-Fos/c-Jun"); with
     # "cut", such words are cut at the mention boundaries inside them
-    cuts = sorted({offset for start, end, _ in spans for offset in (start, end)}) \
-        if mention_boundaries == "cut" else []
+    cuts = sorted({offset for start, end, _ in spans for offset in (start, end)}) if mention_boundaries == "cut" else []
     hit = set()
     tagged: list[Sentence] = []
     for sent_start, sent_end in sentences:
@@ -121,8 +125,10 @@ def tag_document(doc: Document, types: dict[str, str], *, keep_source_sentences:
 
 def same_document(first: Document, second: Document) -> bool:
     """Two copies of a document are identical: same text and the same annotations."""
+
     def key(doc: Document):
         return doc.text, Counter((span.start, span.end, span.source_type) for span in doc.spans)
+
     return key(first) == key(second)
 
 
@@ -165,8 +171,9 @@ def format_conll(documents: list[list[Sentence]]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_dir: Path, *,
-               mention_boundaries: str | None = None) -> dict:
+def build_task(
+    task: str, registry: dict, data_dir: Path, split_dir: Path, out_dir: Path, *, mention_boundaries: str | None = None
+) -> dict:
     """Convert one task: read raw corpus from ``data_dir``, split by HUNER's lists from
     ``split_dir``, write ``out_dir/{train,dev,test}.tsv`` and ``conversion_report.json``.
 
@@ -174,8 +181,9 @@ def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_d
     registry's top-level ``mention_boundaries`` (``"cut"`` when absent)."""
     mention_boundaries = mention_boundaries or registry.get("mention_boundaries", "cut")
     if mention_boundaries not in MENTION_BOUNDARIES:
-        raise UserError(f"mention_boundaries must be one of {', '.join(MENTION_BOUNDARIES)}, "
-                        f"not {mention_boundaries!r}")
+        raise UserError(
+            f"mention_boundaries must be one of {', '.join(MENTION_BOUNDARIES)}, not {mention_boundaries!r}"
+        )
     spec = task_spec(registry, task)
     corpus = corpus_spec(registry, spec["corpus"])
     read = reader_for(corpus["format"], task)
@@ -201,39 +209,56 @@ def build_task(task: str, registry: dict, data_dir: Path, split_dir: Path, out_d
                         f"content: in {first_copy[doc.id].source or data_dir} and in "
                         f"{doc.source or data_dir}",
                         hint="the raw files are not the release HUNER used: delete "
-                             f"resources/huner/downloads/{spec['corpus']} and download again "
-                             "(registry 'duplicate_ids: merge' concatenates such documents, as "
-                             "HUNER did for corpora it converted in several parts)")
+                        f"resources/huner/downloads/{spec['corpus']} and download again "
+                        "(registry 'duplicate_ids: merge' concatenates such documents, as "
+                        "HUNER did for corpora it converted in several parts)",
+                    )
                 continue  # an identical copy: counted, kept once
         else:
             first_copy[doc.id] = doc
             sentences_per_doc[doc.id] = []
             doc_order.append(doc.id)
         dropped.extend(doc.dropped)
-        tagged, missed = tag_document(doc, spec["types"],
-                                      keep_source_sentences=corpus["keep_source_sentences"],
-                                      keep_source_tokens=corpus["keep_source_tokens"],
-                                      mention_boundaries=mention_boundaries)
+        tagged, missed = tag_document(
+            doc,
+            spec["types"],
+            keep_source_sentences=corpus["keep_source_sentences"],
+            keep_source_tokens=corpus["keep_source_tokens"],
+            mention_boundaries=mention_boundaries,
+        )
         lost += missed
         # "merge": HUNER converted the parts separately, concatenated the CoNLL files and
         # grouped sentences by document ID (ner_scripts/scripts/split_corpora.py)
         sentences_per_doc[doc.id].extend(tagged)
     if not doc_order:
-        raise UserError(f"HUNER task {task!r}: no documents found under {data_dir}",
-                        hint="delete the corpus' download folder and run the download again")
+        raise UserError(
+            f"HUNER task {task!r}: no documents found under {data_dir}",
+            hint="delete the corpus' download folder and run the download again",
+        )
 
     ids_per_split, report = assign(doc_order, read_split_ids(split_dir, spec["split"]))
-    report = {"task": task, "corpus": spec["corpus"], "split_file": spec["split"],
-              "mention_boundaries": mention_boundaries, **report,
-              "duplicate_documents": len(duplicates), "duplicate_ids": policy,
-              "duplicate_documents_examples": sorted(set(duplicates))[:20],
-              "mentions_without_token": lost, "annotations_dropped": len(dropped),
-              "annotations_dropped_examples": dropped[:20], "mentions": {}}
+    report = {
+        "task": task,
+        "corpus": spec["corpus"],
+        "split_file": spec["split"],
+        "mention_boundaries": mention_boundaries,
+        **report,
+        "duplicate_documents": len(duplicates),
+        "duplicate_ids": policy,
+        "duplicate_documents_examples": sorted(set(duplicates))[:20],
+        "mentions_without_token": lost,
+        "annotations_dropped": len(dropped),
+        "annotations_dropped_examples": dropped[:20],
+        "mentions": {},
+    }
     for split in SPLITS:
         docs = [sentences_per_doc[doc_id] for doc_id in ids_per_split[split]]
         found = mentions(sentence for doc in docs for sentence in doc)
-        report["mentions"][split] = {"total": len(found), "unique": len(Counter(found)),
-                                     "sentences": sum(len(doc) for doc in docs)}
+        report["mentions"][split] = {
+            "total": len(found),
+            "unique": len(Counter(found)),
+            "sentences": sum(len(doc) for doc in docs),
+        }
         write_text(out_dir / f"{split}.tsv", format_conll(docs))
     write_json(out_dir / "conversion_report.json", report)
     return report

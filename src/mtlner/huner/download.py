@@ -116,8 +116,9 @@ def fetch_url(url: str, target: Path, *, sha256: str | None, timeout: float) -> 
             tmp.unlink()
 
 
-def fetch_with_mirrors(urls: list[str], target: Path, *, sha256: str | None,
-                       settings: DownloadSettings, what: str) -> dict:
+def fetch_with_mirrors(
+    urls: list[str], target: Path, *, sha256: str | None, settings: DownloadSettings, what: str
+) -> dict:
     """Try every URL (with retries) until one passes the checks; return a provenance record."""
     errors: list[str] = []
     for url in urls:
@@ -125,8 +126,7 @@ def fetch_with_mirrors(urls: list[str], target: Path, *, sha256: str | None,
         for attempt in range(1, settings.retries + 1):
             try:
                 observed = fetch_url(url, target, sha256=sha256, timeout=settings.timeout)
-            except (urllib.error.URLError, http.client.HTTPException, OSError, CheckFailed,
-                    ValueError) as error:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, CheckFailed, ValueError) as error:
                 errors.append(f"{url} (attempt {attempt}): {_describe(error)}")
                 log.warning("%s: %s", what, errors[-1])
                 if isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500:
@@ -137,8 +137,13 @@ def fetch_with_mirrors(urls: list[str], target: Path, *, sha256: str | None,
                 continue
             if sha256 is None:
                 log.info("%s: no sha256 in registry; observed %s", what, observed)
-            return {"file": target.name, "url": url, "sha256": observed,
-                    "sha256_expected": sha256, "size": target.stat().st_size}
+            return {
+                "file": target.name,
+                "url": url,
+                "sha256": observed,
+                "sha256_expected": sha256,
+                "size": target.stat().st_size,
+            }
     tried = "\n    ".join(errors) if errors else "(no URL in the registry)"
     raise UserError(f"{what}: could not download {target.name}; tried:\n    {tried}")
 
@@ -170,8 +175,15 @@ def extract(archive: Path, name: str, destination: Path) -> None:
         shutil.copyfile(archive, destination / name)
 
 
-def download_corpus(corpus: str, spec: dict, out_dir: Path, *, manual_dir: Path,
-                    settings: DownloadSettings, tasks: list[str] | None = None) -> Path:
+def download_corpus(
+    corpus: str,
+    spec: dict,
+    out_dir: Path,
+    *,
+    manual_dir: Path,
+    settings: DownloadSettings,
+    tasks: list[str] | None = None,
+) -> Path:
     """Fetch every file of ``corpus`` into ``out_dir``, unpack into ``out_dir/data``.
 
     Writes ``out_dir/download.json`` (URL used, observed sha256, size per file) last, so its
@@ -188,13 +200,20 @@ def download_corpus(corpus: str, spec: dict, out_dir: Path, *, manual_dir: Path,
             continue
         if target.is_file() and _still_valid(target, entry.get("sha256")):
             # kept from an earlier, partly failed run of this corpus (other file failed)
-            records.append({"file": target.name, "url": "kept from an earlier run",
-                            "sha256": sha256_of(target), "sha256_expected": entry.get("sha256"),
-                            "size": target.stat().st_size})
+            records.append(
+                {
+                    "file": target.name,
+                    "url": "kept from an earlier run",
+                    "sha256": sha256_of(target),
+                    "sha256_expected": entry.get("sha256"),
+                    "size": target.stat().st_size,
+                }
+            )
             continue
         try:
-            records.append(fetch_with_mirrors(entry["urls"], target, sha256=entry.get("sha256"),
-                                              settings=settings, what=what))
+            records.append(
+                fetch_with_mirrors(entry["urls"], target, sha256=entry.get("sha256"), settings=settings, what=what)
+            )
         except UserError as error:
             if spec.get("manual"):
                 raise UserError(
@@ -227,17 +246,23 @@ def _still_valid(path: Path, sha256: str | None) -> bool:
 def _use_manual_file(source: Path, target: Path, sha256: str | None, what: str) -> dict:
     observed = sha256_of(source)
     if sha256 and observed != sha256.lower():
-        raise UserError(f"{what}: {source} has sha256 {observed}, expected {sha256}",
-                        hint="the file is not the expected release; download it again")
+        raise UserError(
+            f"{what}: {source} has sha256 {observed}, expected {sha256}",
+            hint="the file is not the expected release; download it again",
+        )
     try:
         check_archive(source, source.name)
     except CheckFailed as error:
-        raise UserError(f"{what}: {source} is damaged ({error})",
-                        hint="download it again") from None
+        raise UserError(f"{what}: {source} is damaged ({error})", hint="download it again") from None
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
-    return {"file": target.name, "url": f"manual:{source}", "sha256": observed,
-            "sha256_expected": sha256, "size": target.stat().st_size}
+    return {
+        "file": target.name,
+        "url": f"manual:{source}",
+        "sha256": observed,
+        "sha256_expected": sha256,
+        "size": target.stat().st_size,
+    }
 
 
 def download_splits(split_name: str, url_base: str, out_dir: Path, settings: DownloadSettings) -> None:
@@ -245,7 +270,13 @@ def download_splits(split_name: str, url_base: str, out_dir: Path, settings: Dow
     records = []
     for part in ("train", "dev", "test"):
         file_name = f"{split_name}.{part}"
-        records.append(fetch_with_mirrors([f"{url_base.rstrip('/')}/{file_name}"], out_dir / file_name,
-                                          sha256=None, settings=settings,
-                                          what=f"HUNER split files {split_name!r}"))
+        records.append(
+            fetch_with_mirrors(
+                [f"{url_base.rstrip('/')}/{file_name}"],
+                out_dir / file_name,
+                sha256=None,
+                settings=settings,
+                what=f"HUNER split files {split_name!r}",
+            )
+        )
     write_json(out_dir / f"{split_name}.json", {"split": split_name, "files": records})

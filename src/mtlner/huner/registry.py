@@ -11,8 +11,7 @@ from mtlner.errors import UserError
 
 PACKAGED_REGISTRY = Path(__file__).with_name("registry.yaml")
 CLASSES = ("cell_line", "chemical", "gene", "species")
-_CORPUS_KEYS = {"files", "manual", "format", "options", "encoding",
-                "keep_source_sentences", "keep_source_tokens"}
+_CORPUS_KEYS = {"files", "manual", "format", "options", "encoding", "keep_source_sentences", "keep_source_tokens"}
 _TASK_KEYS = {"corpus", "entity", "split", "types"}
 
 
@@ -37,8 +36,7 @@ def _validate(data: Any, path: Path) -> None:
     if not isinstance(data, dict) or "corpora" not in data or "tasks" not in data:
         raise UserError(f"{path}: needs top-level keys 'corpora' and 'tasks'")
     if data.get("mention_boundaries", "cut") not in ("cut", "huner"):
-        raise UserError(f"{path}: mention_boundaries must be 'cut' or 'huner', "
-                        f"not {data['mention_boundaries']!r}")
+        raise UserError(f"{path}: mention_boundaries must be 'cut' or 'huner', not {data['mention_boundaries']!r}")
     for key, corpus in data["corpora"].items():
         missing = _CORPUS_KEYS - set(corpus)
         if missing:
@@ -47,8 +45,9 @@ def _validate(data: Any, path: Path) -> None:
             if not entry.get("name") or "urls" not in entry:
                 raise UserError(f"{path}: corpus {key!r} has a file without 'name'/'urls'")
         if corpus.get("duplicate_ids", "error") not in ("error", "merge"):
-            raise UserError(f"{path}: corpus {key!r}: duplicate_ids must be 'error' or 'merge', "
-                            f"not {corpus['duplicate_ids']!r}")
+            raise UserError(
+                f"{path}: corpus {key!r}: duplicate_ids must be 'error' or 'merge', not {corpus['duplicate_ids']!r}"
+            )
     for task, spec in data["tasks"].items():
         missing = _TASK_KEYS - set(spec)
         if missing:
@@ -57,8 +56,10 @@ def _validate(data: Any, path: Path) -> None:
             raise UserError(f"{path}: task {task!r} names unknown corpus {spec['corpus']!r}")
         bad = {cls for cls in spec["types"].values()} - set(CLASSES)
         if spec["entity"] not in CLASSES or bad:
-            raise UserError(f"{path}: task {task!r} uses unknown class(es) {sorted(bad) or spec['entity']}",
-                            hint=f"classes are {', '.join(CLASSES)}")
+            raise UserError(
+                f"{path}: task {task!r} uses unknown class(es) {sorted(bad) or spec['entity']}",
+                hint=f"classes are {', '.join(CLASSES)}",
+            )
 
 
 def _rewrite_urls(data: dict, base: str) -> None:
@@ -75,13 +76,15 @@ def task_spec(registry: dict, task: str) -> dict:
     try:
         return registry["tasks"][task]
     except KeyError:
-        raise UserError(f"unknown HUNER task {task!r}",
-                        hint=f"known tasks: {', '.join(sorted(registry['tasks']))}") from None
+        raise UserError(
+            f"unknown HUNER task {task!r}", hint=f"known tasks: {', '.join(sorted(registry['tasks']))}"
+        ) from None
 
 
 def corpus_spec(registry: dict, corpus: str) -> dict:
     try:
         return registry["corpora"][corpus]
     except KeyError:
-        raise UserError(f"unknown HUNER corpus {corpus!r}",
-                        hint=f"known corpora: {', '.join(sorted(registry['corpora']))}") from None
+        raise UserError(
+            f"unknown HUNER corpus {corpus!r}", hint=f"known corpora: {', '.join(sorted(registry['corpora']))}"
+        ) from None

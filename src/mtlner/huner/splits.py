@@ -24,16 +24,18 @@ def read_split_ids(split_dir: Path, split_name: str) -> dict[str, list[str]]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as error:
-            raise UserError(f"missing HUNER split file {path}: {error}",
-                            hint="run the huner_split_files rule first") from error
+            raise UserError(
+                f"missing HUNER split file {path}: {error}", hint="run the huner_split_files rule first"
+            ) from error
         ids[split] = []
         for number, line in enumerate(lines, start=1):
             doc_id = line.strip()
             if not doc_id:
                 continue
             if doc_id in owner and owner[doc_id] != split:
-                raise UserError(f"{path}:{number}: document {doc_id!r} is also in the "
-                                f"{owner[doc_id]} split of {split_name!r}")
+                raise UserError(
+                    f"{path}:{number}: document {doc_id!r} is also in the {owner[doc_id]} split of {split_name!r}"
+                )
             owner[doc_id] = split
             ids[split].append(doc_id)
     return ids

@@ -31,9 +31,12 @@ def table1_row(task: str, entity: str, report: dict) -> dict:
 
 def read_paper_table(path: str | Path) -> dict[tuple[str, str], dict[str, int]]:
     with open(path, encoding="utf-8", newline="") as handle:
-        return {(row["entity"], row["dataset"]): {key: int(value) for key, value in row.items()
-                                                  if key not in ("entity", "dataset")}
-                for row in csv.DictReader(handle)}
+        return {
+            (row["entity"], row["dataset"]): {
+                key: int(value) for key, value in row.items() if key not in ("entity", "dataset")
+            }
+            for row in csv.DictReader(handle)
+        }
 
 
 def compare_with_paper(rows: list[dict], paper: dict) -> list[str]:
@@ -52,5 +55,7 @@ def compare_with_paper(rows: list[dict], paper: dict) -> list[str]:
 
 def rows_from_reports(report_paths: dict[str, tuple[str, Path]]) -> list[dict]:
     """``{task: (entity, path to conversion_report.json)}`` -> Table 1 rows."""
-    return [table1_row(task, entity, json.loads(Path(path).read_text(encoding="utf-8")))
-            for task, (entity, path) in sorted(report_paths.items())]
+    return [
+        table1_row(task, entity, json.loads(Path(path).read_text(encoding="utf-8")))
+        for task, (entity, path) in sorted(report_paths.items())
+    ]

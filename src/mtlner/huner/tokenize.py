@@ -111,8 +111,9 @@ def _ends_sentence(word: str, next_word: str) -> bool:
     return first.isupper() or first.isdigit() or first in _OPENING
 
 
-def tokenize(text: str, start: int = 0, end: int | None = None, *,
-             sentence_final: bool = True) -> list[tuple[int, int]]:
+def tokenize(
+    text: str, start: int = 0, end: int | None = None, *, sentence_final: bool = True
+) -> list[tuple[int, int]]:
     """Return ``(start, end)`` spans of the tokens of ``text[start:end]``.
 
     ``sentence_final``: the range is a whole sentence, so a period at its end is split off.
@@ -147,7 +148,7 @@ def _split_word(word: str, offset: int, is_last: bool) -> list[tuple[int, int]]:
             tail.append((hi - 1, hi))
             hi -= 1
             changed = True
-        elif hi - lo > 1 and char == "." and (is_last or not _is_abbreviation(word[lo:hi - 1])):
+        elif hi - lo > 1 and char == "." and (is_last or not _is_abbreviation(word[lo : hi - 1])):
             tail.append((hi - 1, hi))
             hi -= 1
             changed = True
@@ -167,7 +168,7 @@ def _closing_splits(word: str, lo: int, hi: int) -> bool:
     opener = _PAIRS.get(char)
     if opener is None:  # a quote: split unless the word opened one too
         return True
-    return word[lo:hi - 1].count(opener) <= word[lo:hi - 1].count(char)
+    return word[lo : hi - 1].count(opener) <= word[lo : hi - 1].count(char)
 
 
 def _split_clitics(word: str, lo: int, hi: int) -> list[tuple[int, int]]:

@@ -121,5 +121,6 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         with open(path, encoding=encoding, newline="") as handle:
             return handle.read()
     except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not valid {encoding} ({error})",
-                        hint="check the 'encoding' of this corpus in registry.yaml") from error
+        raise UserError(
+            f"{path}: not valid {encoding} ({error})", hint="check the 'encoding' of this corpus in registry.yaml"
+        ) from error

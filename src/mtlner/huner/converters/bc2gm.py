@@ -33,13 +33,13 @@ def read_pair(sentence_path: Path, annotation_path: Path, encoding: str = "utf-8
         if sentence_id in documents:
             # HUNER (bc2gm_gene_to_conll.py, main loop) asserts a repeated ID has the same text
             if documents[sentence_id].text != text:
-                raise UserError(f"{sentence_path}:{number}: sentence ID {sentence_id!r} occurs again "
-                                "with a different text",
-                                hint="the file is not the BioCreative II GM release; download it again")
+                raise UserError(
+                    f"{sentence_path}:{number}: sentence ID {sentence_id!r} occurs again with a different text",
+                    hint="the file is not the BioCreative II GM release; download it again",
+                )
             repeats.append(sentence_id)
             continue
-        documents[sentence_id] = Document(sentence_id, text, sentences=[(0, len(text))],
-                                          source=str(sentence_path))
+        documents[sentence_id] = Document(sentence_id, text, sentences=[(0, len(text))], source=str(sentence_path))
     for number, line in enumerate(read_text(annotation_path, encoding).splitlines(), start=1):
         if not line.strip():
             continue
@@ -54,16 +54,19 @@ def read_pair(sentence_path: Path, annotation_path: Path, encoding: str = "utf-8
         try:
             start, end = non_space_to_char_offsets(doc.text, first, last)
         except ValueError as error:
-            doc.dropped.append(f"{annotation_path.parent.name}/{annotation_path.name}:{number}: "
-                               f"sentence {sentence_id!r}: {error}")
+            doc.dropped.append(
+                f"{annotation_path.parent.name}/{annotation_path.name}:{number}: sentence {sentence_id!r}: {error}"
+            )
             continue
         if doc.text[start:end] != mention:
             # HUNER (bc2gm_gene_to_conll.py) used the offsets as given, without checking the
             # text; train GENE.eval has one such line (P02196565T0000|162 187 gives
             # "/translation upstream factor"). We drop it and count it in the report.
-            doc.dropped.append(f"{annotation_path.parent.name}/{annotation_path.name}:{number}: "
-                               f"sentence {sentence_id!r}: offsets {first} {last} give "
-                               f"{doc.text[start:end]!r}, annotation says {mention!r}")
+            doc.dropped.append(
+                f"{annotation_path.parent.name}/{annotation_path.name}:{number}: "
+                f"sentence {sentence_id!r}: offsets {first} {last} give "
+                f"{doc.text[start:end]!r}, annotation says {mention!r}"
+            )
             continue
         doc.spans.append(Span(start, end, "gene"))
     yield from documents.values()

@@ -63,8 +63,10 @@ def _document(element: ET.Element, path: Path, replacements) -> Document:
             expected = (annotation.findtext("text") or "").lower()
             if text[start:end].lower() != expected:
                 # HUNER patched such cases by hand (variome.patch, CDR patch); we drop and report
-                dropped.append(f"{path.name}: document {doc_id!r} annotation {annotation.get('id')!r}: "
-                               f"offsets give {text[start:end]!r}, annotation says {expected!r}")
+                dropped.append(
+                    f"{path.name}: document {doc_id!r} annotation {annotation.get('id')!r}: "
+                    f"offsets give {text[start:end]!r}, annotation says {expected!r}"
+                )
                 continue
             spans.extend(Span(start, end, source_type) for source_type in types)
     sentences = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]

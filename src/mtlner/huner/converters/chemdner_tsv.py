@@ -36,8 +36,10 @@ def read_pair(text_path: Path, annotation_path: Path, encoding: str = "utf-8") -
         doc_id, title, abstract = parts[0], parts[1], "\t".join(parts[2:])
         if doc_id in documents:
             if documents[doc_id].text != f"{title}\n{abstract}":
-                raise UserError(f"{text_path}:{number}: document ID {doc_id!r} occurs again with a "
-                                "different text", hint="download the corpus again")
+                raise UserError(
+                    f"{text_path}:{number}: document ID {doc_id!r} occurs again with a different text",
+                    hint="download the corpus again",
+                )
             repeats.append(doc_id)
             continue
         documents[doc_id] = Document(doc_id, f"{title}\n{abstract}", source=str(text_path))
@@ -49,17 +51,20 @@ def read_pair(text_path: Path, annotation_path: Path, encoding: str = "utf-8") -
         try:
             doc_id, section, start, end = parts[0], parts[1], int(parts[2]), int(parts[3])
         except (IndexError, ValueError):
-            raise UserError(f"{annotation_path}:{number}: expected "
-                            "'<id>\\t<T|A>\\t<start>\\t<end>\\t<text>\\t<type>'") from None
+            raise UserError(
+                f"{annotation_path}:{number}: expected '<id>\\t<T|A>\\t<start>\\t<end>\\t<text>\\t<type>'"
+            ) from None
         if doc_id not in documents:
             raise UserError(f"{annotation_path}:{number}: document {doc_id!r} not in {text_path}")
         shift = 0 if section == "T" else title_length[doc_id] + 1
         source_type = parts[5].strip() if len(parts) > 5 else "entity"
         doc = documents[doc_id]
         doc.spans.append(Span(start + shift, end + shift, source_type))
-        if len(parts) > 4 and doc.text[start + shift:end + shift] != parts[4]:
-            raise UserError(f"{annotation_path}:{number}: offsets {start}-{end} give "
-                            f"{doc.text[start + shift:end + shift]!r}, file says {parts[4]!r}")
+        if len(parts) > 4 and doc.text[start + shift : end + shift] != parts[4]:
+            raise UserError(
+                f"{annotation_path}:{number}: offsets {start}-{end} give "
+                f"{doc.text[start + shift : end + shift]!r}, file says {parts[4]!r}"
+            )
     yield from documents.values()
     for doc_id in repeats:
         doc = documents[doc_id]

@@ -14,10 +14,11 @@ from mtlner.huner.converters.ids import huner_strip
 def read(data_dir: Path, options: dict) -> Iterator[Document]:
     text_dir = data_dir / options["text_dir"]
     encoding = options["encoding"]
-    documents = {path.name: Document(huner_strip(path.name, ".txt"), read_text(path, encoding),
-                                     source=str(path))
-                 for path in sorted(text_dir.iterdir())
-                 if path.is_file() and not path.name.startswith(".")}
+    documents = {
+        path.name: Document(huner_strip(path.name, ".txt"), read_text(path, encoding), source=str(path))
+        for path in sorted(text_dir.iterdir())
+        if path.is_file() and not path.name.startswith(".")
+    }
     gold = data_dir / options["gold"]
     for number, line in enumerate(read_text(gold, encoding).splitlines(), start=1):
         if not line.strip():
@@ -31,7 +32,8 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
         if doc is None:
             raise UserError(f"{gold}:{number}: no file {name!r} in {text_dir}")
         if doc.text[start:end] != mention:
-            raise UserError(f"{gold}:{number}: offsets {start}-{end} give "
-                            f"{doc.text[start:end]!r}, gold.txt says {mention!r}")
+            raise UserError(
+                f"{gold}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, gold.txt says {mention!r}"
+            )
         doc.spans.append(Span(start, end, "gene"))
     yield from documents.values()

@@ -40,8 +40,7 @@ def _document(folder: Path) -> Document:
     except (OSError, ET.ParseError) as error:
         return Document(f"<skipped {folder.name}>", "", dropped=[f"{folder}: {error}"])
 
-    words = [(element.get("id"), element.text or "") for element in words_root.iter()
-             if _local(element.tag) == "word"]
+    words = [(element.get("id"), element.text or "") for element in words_root.iter() if _local(element.tag) == "word"]
     index_of = {word_id: index for index, (word_id, _) in enumerate(words)}
     ordered = sorted(sentence_root, key=lambda markable: int(markable.get("id", "0").split("_")[-1]))
 
@@ -74,5 +73,4 @@ def _document(folder: Path) -> Document:
         if start_index in word_start and end_index in word_end:
             kind = markable.get("proteins") or "protein"  # protein, protein_complex, ...
             spans.append(Span(word_start[start_index], word_end[end_index], kind))
-    return Document(doc_id, text, spans, sentences, pretokenised=True, dropped=dropped,
-                    source=str(folder))
+    return Document(doc_id, text, spans, sentences, pretokenised=True, dropped=dropped, source=str(folder))

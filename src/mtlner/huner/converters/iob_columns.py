@@ -35,7 +35,7 @@ def _read_file(path: Path, options: dict) -> Iterator[Document]:
         if header and line.startswith(header):
             if doc_id is not None:
                 yield iob_to_document(doc_id, sentences, source=str(path))
-            doc_id = line[len(header):].strip().split(":")[-1].strip()
+            doc_id = line[len(header) :].strip().split(":")[-1].strip()
             sentences = [[]]
         elif not line:
             if sentences[-1]:

@@ -26,8 +26,7 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
     strip = options.get("doc_id_strip", ".txt")
     documents: dict[str, Document] = {}
     for path in sorted(text_dir.glob("*.txt")):
-        documents[path.stem] = Document(huner_strip(path.name, strip), read_text(path, encoding),
-                                        source=str(path))
+        documents[path.stem] = Document(huner_strip(path.name, strip), read_text(path, encoding), source=str(path))
     annotation_path = data_dir / options["annotations"]
     column = options.get("doc_column", 1)
     lines = read_text(annotation_path, encoding).splitlines()
@@ -40,8 +39,9 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
             start, end = int(parts[column + 1]), int(parts[column + 2])
             mention = parts[column + 3].strip()
         except (IndexError, ValueError):
-            raise UserError(f"{annotation_path}:{number}: expected document, start, end, text "
-                            f"from column {column}") from None
+            raise UserError(
+                f"{annotation_path}:{number}: expected document, start, end, text from column {column}"
+            ) from None
         if options.get("doc_id_before_colon"):
             name = name.split(":")[0]
         if name not in documents:
@@ -50,7 +50,9 @@ def read(data_dir: Path, options: dict) -> Iterator[Document]:
             end += 1
         doc = documents[name]
         if doc.text[start:end] != mention:
-            raise UserError(f"{annotation_path}:{number}: offsets {start}-{end} in {name}.txt "
-                            f"give {doc.text[start:end]!r}, file says {mention!r}")
+            raise UserError(
+                f"{annotation_path}:{number}: offsets {start}-{end} in {name}.txt "
+                f"give {doc.text[start:end]!r}, file says {mention!r}"
+            )
         doc.spans.append(Span(start, end, "species"))
     yield from documents.values()
