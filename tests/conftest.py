@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,31 @@ def conll(*sentences: str) -> str:
     for sent in sentences:
         blocks.append("\n".join(t.rsplit("/", 1)[0] + "\t" + t.rsplit("/", 1)[1] for t in sent.split()))
     return "\n\n".join(blocks) + "\n"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for an `mtlner` subprocess: this checkout's package first, no GPU, no SLURM."""
+    import mtlner
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env["PYTHONPATH"] = str(Path(mtlner.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env.update(extra)
+    return env
+
+
+def mtlner_cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mtlner.cli", *args]
+
+
+def build_windows(source: Path, task: str, entity: str, base: Path, env: dict[str, str], max_length: int = 64) -> Path:
+    """`mtlner prepare` + `mtlner windows` (MiniLM) of a raw corpus folder; returns the window cache."""
+    corpus, windows = base / "corpus", base / "windows"
+    prepare = ["prepare", "--task", task, "--entity", entity, "--input-dir", str(source), "--out-dir", str(corpus)]
+    window = ["windows", "--corpus-dir", str(corpus), "--encoder", "packaged:minilm", "--max-length", str(max_length)]
+    for args in (prepare, [*window, "--out-dir", str(windows)]):
+        subprocess.run(mtlner_cli(*args), env=env, check=True, capture_output=True)
+    return windows
 
 
 sys.path.insert(0, str(Path(__file__).parent))

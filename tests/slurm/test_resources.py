@@ -29,29 +29,27 @@ def make_corpora(base: Path, sizes: dict[str, int]) -> Path:
     return base
 
 
-def dry_run(tmp_path: Path, config: dict, *args: str) -> dict[tuple, dict]:
+def snakemake_dry_run(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    """`snakemake -n` of the workflow on ``config`` (exit status left to the caller)."""
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path / "wd"),
-            "--configfile",
-            str(cfg),
-            "-n",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "wd")]
+    return subprocess.run(
+        [*command, "--configfile", str(cfg), "-n", *args], capture_output=True, text=True, timeout=600, cwd=ROOT
     )
+
+
+def dry_run(tmp_path: Path, config: dict, *args: str) -> dict[tuple, dict]:
+    return parse_jobs(checked(snakemake_dry_run(tmp_path, config, *args)))
+
+
+def checked(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def parse_jobs(proc: subprocess.CompletedProcess) -> dict[tuple, dict]:
+    """(rule, wildcards) -> resources of every job a dry run lists."""
     jobs = {}
     for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", proc.stdout):
         m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
@@ -128,29 +126,8 @@ def test_windows_stats_replace_the_corpus_estimate(tmp_path, corpora):
 
 def test_pinned_values_and_cpu_cluster(tmp_path, corpora):
     config = base_config(corpora, resources={"gpus_per_job": 0, "runtime": 99, "mem_mb": 12345})
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path / "wd"),
-            "--configfile",
-            str(cfg),
-            "-n",
-            "-p",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    jobs = dry_run(tmp_path, config)
+    proc = checked(snakemake_dry_run(tmp_path, config, "-p"))
+    jobs = parse_jobs(proc)
     res = jobs[("train_stl", "task=big, ablation=0.0, seed=1")]
     assert (res["runtime"], res["mem_mb"], res["gpu"]) == ("99", "12345", "0")
     assert int(jobs[("train_mtl", "ablation=0.9, seed=1")]["runtime"]) == 99
@@ -188,26 +165,7 @@ def test_throughput_from_a_finished_run_calibrates_the_runtime(tmp_path, corpora
 def test_throughput_from_without_metrics_names_the_path(tmp_path, corpora):
     empty = tmp_path / "no_run_here"
     empty.mkdir()
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(base_config(corpora, resources={"throughput_from": str(empty)})))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path / "wd"),
-            "--configfile",
-            str(cfg),
-            "-n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    proc = snakemake_dry_run(tmp_path, base_config(corpora, resources={"throughput_from": str(empty)}))
     assert proc.returncode != 0
     assert f"{empty} holds no metrics.json" in proc.stdout + proc.stderr
 
@@ -230,32 +188,11 @@ def test_local_gpu_profile_dry_run(tmp_path, corpora):
 )
 def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     config = base_config(corpora, resources={"gpu_share": 2})
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path / "wd"),
-            "--configfile",
-            str(cfg),
-            "-n",
-            "-p",
-            "--profile",
-            str(ROOT / "profiles" / "local-gpu"),
-            "--resources",
-            "gpu=4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
+    proc = checked(
+        snakemake_dry_run(
+            tmp_path, config, "-p", "--profile", str(ROOT / "profiles" / "local-gpu"), "--resources", "gpu=4"
+        )
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     commands = [line for line in proc.stdout.splitlines() if " train --kind " in line]
     assert commands
     for line in commands:
