@@ -61,7 +61,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from original_procedure import padded_collate, plan_epoch_original, train_original  # noqa: E402  (benchmarks/, beside this file)
 
-from mtlner.corpus import TaggedDocument, read_conll  # noqa: E402
+from mtlner.corpus import TaggedDocument, first_sentences, read_conll  # noqa: E402
 from mtlner.inference import collate, pick_device  # noqa: E402
 from mtlner.model import MultiTaskTagger, load_tokenizer  # noqa: E402
 from mtlner.train import Task, TrainConfig, train  # noqa: E402
@@ -169,19 +169,6 @@ class PeakMemory:
 def sentence_documents(docs: list[TaggedDocument]) -> list[TaggedDocument]:
     """Every sentence its own document, so build_windows gives one sentence per window."""
     return [TaggedDocument([s], d.doc_id) for d in docs for s in d.sentences]
-
-
-def first_sentences(docs: list[TaggedDocument], limit: int | None) -> list[TaggedDocument]:
-    """The first ``limit`` sentences of a split, document structure kept (None: all)."""
-    if limit is None:
-        return docs
-    out, left = [], limit
-    for d in docs:
-        if left <= 0:
-            break
-        out.append(TaggedDocument(d.sentences[:left], d.doc_id))
-        left -= len(out[-1].sentences)
-    return out
 
 
 def sentence_count(docs: list[TaggedDocument]) -> int:

@@ -81,29 +81,19 @@ STANDARD = {
 }
 
 
-def cut_slice(source: Path, target: Path, limits: dict[str, int]) -> dict[str, int]:
-    """First N sentences of each split of a CoNLL corpus (blank line between sentences)."""
-    target.mkdir(parents=True, exist_ok=True)
+def cut_slice(source: Path, target: Path, limits: dict[str, int], entity: str) -> dict[str, int]:
+    """First N sentences of each split of a CoNLL corpus, written as IOB2 of ``entity``."""
+    from mtlner.corpus import first_sentences, read_conll, write_conll
+
     counts = {}
     for split, limit in limits.items():
         path = source / f"{split}.tsv"
         if not path.is_file():
             sys.exit(f"recipes: {path} is missing (expected train.tsv, dev.tsv, test.tsv in {source})")
-        kept, sentence = [], []
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    sentence.append(line)
-                    continue
-                if sentence:
-                    kept.append("".join(sentence))
-                    sentence = []
-                    if len(kept) == limit:
-                        break
-        if sentence and len(kept) < limit:
-            kept.append("".join(sentence))
-        (target / f"{split}.tsv").write_text("\n".join(kept) + "\n", encoding="utf-8")
-        counts[split] = len(kept)
+        docs = first_sentences(read_conll(path)[0], limit)
+        target.mkdir(parents=True, exist_ok=True)
+        write_conll(docs, target / f"{split}.tsv", entity)
+        counts[split] = sum(len(d.sentences) for d in docs)
     return counts
 
 
@@ -175,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     entity = args.entity or args.corpus.rsplit("_", 1)[-1]
     work, logs = args.work, args.work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    sizes = cut_slice(source, work / "raw", {"train": args.train, "dev": args.dev, "test": args.test})
+    sizes = cut_slice(source, work / "raw", {"train": args.train, "dev": args.dev, "test": args.test}, entity)
     subprocess.run(
         mtlner(
             "prepare",

@@ -181,6 +181,19 @@ def write_conll(docs: list[TaggedDocument], path: str | Path, entity: str) -> No
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def first_sentences(docs: list[TaggedDocument], limit: int | None) -> list[TaggedDocument]:
+    """The first ``limit`` sentences of a split, document structure kept (None: all)."""
+    if limit is None:
+        return docs
+    out, left = [], limit
+    for d in docs:
+        if left <= 0:
+            break
+        out.append(TaggedDocument(d.sentences[:left], d.doc_id))
+        left -= len(out[-1].sentences)
+    return out
+
+
 def split_stats(docs: list[TaggedDocument]) -> dict[str, float]:
     """Counts for Table 1 and the correlation analysis: mentions (total/unique), tokens, density."""
     sentences = [s for d in docs for s in d.sentences]
