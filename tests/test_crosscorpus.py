@@ -282,17 +282,43 @@ def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests
         expected = [("gene_eval", "gene", f"results/windows/{key}/gene_eval/test.pt")] if gene_head else []
         assert tested == expected, line
         assert "gene_eval" not in tasks
-    # not a task: Table 1 (rule tables) and the leak audit read the trained tasks' corpora only
+    # not a task: Table 1 (rule tables) reads the trained tasks' corpora only; the leak audit reads the
+    # target's test split too (against every task's train and dev splits) and writes its JSON
     tables = out.split("rule tables:")[1].split("output:")[0]
     assert "results/corpora/gene_demo_a/stats.json" in tables and "gene_eval" not in tables
-    assert "gene_eval" not in out.split("rule leak_audit:")[1].split("output:")[0]
+    leak_audit = out.split("rule leak_audit:")[1].split("\n\n")[0]
+    assert "results/corpora/gene_eval/test.tsv" in leak_audit.split("output:")[0]
+    assert "results/leaks/gene_eval.json" in leak_audit.split("output:")[1]
+    assert "--target gene_eval=results/corpora/gene_eval " in leak_audit
+    # the MTL jobs' leak warnings find the target in their --cross-test arguments: their prefix names none
+    assert all("--target" not in line for line in commands), commands
     assert "results/figures/fig_cross_corpus_gene.png" in out and "fig_cross_corpus_species" not in out
+
+
+def test_a_cut_target_has_its_own_prepare_rule_and_drop_leaks_reads_every_targets_test_split(tmp_path):
+    config = _target_config(
+        tmp_path, gene_eval={"entity": "gene"}, gene_cut={"entity": "gene", "max_documents": {"test": 5}}
+    )
+    shutil.copytree(tmp_path / "corpora" / "gene_eval", tmp_path / "corpora" / "gene_cut")
+    out = _dry_run(tmp_path, {**config, "drop_leaks": True}).stdout
+    counts = job_counts(out)
+    assert counts["prepare_target"] == 1 and counts["prepare_target_cut"] == 1 and counts["drop_leaks"] == 1
+    prepare = {
+        re.search(r"--task (\S+)", line).group(1): line for line in out.splitlines() if " prepare --task gene_" in line
+    }
+    assert "--splits test --max-documents test=5 " in prepare["gene_cut"]
+    assert "--max-documents" not in prepare["gene_eval"]  # prepare_target's command as before
+    drop = out.split("rule drop_leaks:")[1].split("\n\n")[0]
+    for name in ("gene_eval", "gene_cut"):
+        assert f"results/corpora/{name}/test.tsv" in drop.split("output:")[0]
+        assert f"--target {name}=results/corpora/{name}" in drop
 
 
 @pytest.mark.parametrize(
     "targets, message",
     [
         ({"gene_eval": {"entity": "chemical"}}, "no task has that type"),
+        ({"gene_eval": {"entity": "gene", "max_documents": {"train": 5}}}, "max_documents"),
         ({"gene_demo_a": {"entity": "gene"}}, "has the name of a task"),
         ({"gene_eval": {"dataset": "X"}}, "entity"),
     ],

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 
@@ -10,9 +11,9 @@ import pytest
 
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.leaks import audit, drop, warn, write_audit
+from mtlner.leaks import audit, command_targets, drop, warn, write_audit
 
-from conftest import write
+from conftest import DEMO_CORPORA, write
 
 
 def _prepare(tmp_path, task, entity, splits: dict[str, str]):
@@ -161,3 +162,185 @@ def test_drop_leaks_in_the_workflow_cleans_training_before_any_window(tmp_path):
     row = audit.loc[("gene_demo_a", "train", "species_demo", "dev")]
     assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
     assert json.loads((results / "leaks/species_demo.json").read_text())["overlaps"] == []
+
+
+# --------------------------------------------------------------------------- cross-corpus targets
+
+
+def _prepare_target(tmp_path, name, entity, test: str):
+    """An evaluation-only target as rule prepare_target writes it: test.tsv (and stats.json) only."""
+    raw = tmp_path / "raw" / name
+    write(raw / "test.tsv", test)
+    out = tmp_path / "corpora" / name  # beside the tasks' corpora, as results/corpora/<name>
+    args = ["prepare", "--task", name, "--entity", entity, "--input-dir", str(raw), "--splits", "test"]
+    assert main([*args, "--out-dir", str(out)]) == 0
+    assert not (out / "train.tsv").exists()
+    return out
+
+
+@pytest.fixture
+def targets(tmp_path, corpora):
+    """gene_eval: one test sentence is gene's training sentence 'BRCA1 binds .' (in other case),
+    one is species' dev sentence 'Rats were fed .', one is new; species_eval shares nothing."""
+    gene_eval = _prepare_target(tmp_path, "gene_eval", "gene", _doc(
+        "e1", "brca1/B-Gene BINDS/O ./O", "Rats/O were/O fed/O ./O", "Novel/O TP53/B-Gene ./O"
+    ))  # fmt: skip
+    species_eval = _prepare_target(tmp_path, "species_eval", "species", _doc("f1", "Zebrafish/B-Species swim/O ./O"))
+    return {"gene_eval": gene_eval, "species_eval": species_eval}
+
+
+def test_a_targets_test_sentence_in_a_tasks_train_or_dev_split_is_reported(corpora, targets):
+    frame = audit(corpora, targets=targets).set_index(["task_a", "split_a", "task_b", "split_b"])
+    train = frame.loc[("gene", "train", "gene_eval", "test")]
+    assert train["scope"] == "evaluation-only target" and train["shared_sentences"] == 1
+    assert train["sentences_b"] == 1 and train["share_b"] == pytest.approx(1 / 3)
+    assert pd.isna(train["shared_documents"]) or train["shared_documents"] == 0  # p1/p2 and e1 differ
+    dev = frame.loc[("species", "dev", "gene_eval", "test")]  # any task's dev split, not only same-type ones
+    assert dev["scope"] == "evaluation-only target" and dev["shared_sentences"] == 1
+    target_rows = frame[frame["scope"] == "evaluation-only target"]
+    assert sorted(target_rows.index) == [
+        ("gene", "train", "gene_eval", "test"),
+        ("species", "dev", "gene_eval", "test"),
+    ]
+    assert "species_eval" not in frame.index.get_level_values("task_b")  # shares nothing: no row
+    # the tasks' own rows are those of the audit without targets
+    assert frame[frame["scope"] != "evaluation-only target"].equals(
+        audit(corpora).set_index(["task_a", "split_a", "task_b", "split_b"])
+    )
+
+
+def test_audit_writes_a_json_per_target_and_warns_about_its_overlaps(corpora, targets, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        frame = write_audit(corpora, tmp_path / "tables", tmp_path / "leaks", targets)
+    assert len(frame) == 5  # the 3 rows between and within tasks, and 2 of gene_eval
+    gene_eval = json.loads((tmp_path / "leaks" / "gene_eval.json").read_text())
+    assert gene_eval["evaluation_only"] is True
+    assert [(o["task_a"], o["split_a"]) for o in gene_eval["overlaps"]] == [("gene", "train"), ("species", "dev")]
+    assert json.loads((tmp_path / "leaks" / "species_eval.json").read_text())["overlaps"] == []
+    assert "evaluation_only" not in json.loads((tmp_path / "leaks" / "gene.json").read_text())
+    assert (
+        "the test split of evaluation-only cross-corpus target gene_eval shares 1 sentences (1 of its sentences, "
+        "33.3%) with the train split of task gene" in caplog.text
+    )
+    assert "with the dev split of task species (dev splits select" in caplog.text
+    assert "species_eval" not in caplog.text
+    md = (tmp_path / "tables" / "leak_audit.md").read_text()
+    assert "| gene | train | gene_eval | test | evaluation-only target | 1 |" in md
+
+
+def test_warn_finds_the_targets_a_job_scores_in_its_command(corpora, targets, tmp_path, caplog):
+    windows = tmp_path / "windows"
+    command = ["python", "-m", "mtlner.cli", "train", "--kind", "mtl", "--task", f"gene=gene={windows}/gene"]
+    command += ["--cross-test", f"gene_eval=gene={windows}/gene_eval/test.pt"]
+    command += [f"--cross-test=species_eval=species={windows}/species_eval/test.pt"]
+    command += ["--cross-test", f"species=species={windows}/species/test.pt"]  # a task of the job: not a target
+    assert command_targets(command, corpora) == targets
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        missing = command_targets(["--cross-test", "other=gene=x/test.pt"], corpora)
+    assert missing == {} and "cross-corpus target other has no prepared test.tsv" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+        assert warn(corpora, targets=targets) == 4  # the 2 among the tasks, and gene_eval's 2
+    assert caplog.text.count("leak into a cross-corpus target this job scores") == 2
+    assert "species_eval" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):  # a job training species only
+        assert warn({"species": corpora["species"]}, targets={"gene_eval": targets["gene_eval"]}) == 1
+    assert "with the dev split of task species" in caplog.text and "drop_leaks keeps dev splits whole" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):  # a target that shares nothing
+        assert warn({"species": corpora["species"]}, targets={"species_eval": targets["species_eval"]}) == 0
+    assert not caplog.text
+
+
+def test_warn_in_a_job_log_names_the_target_its_command_scores(corpora, targets, tmp_path):
+    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
+    script = "import sys; print('training', sys.argv[1:], file=sys.stderr)"
+    job = [sys.executable, "-c", script, "--cross-test", "gene_eval=gene=w/gene_eval/test.pt"]
+    job += ["--cross-test", "species_eval=species=w/species_eval/test.pt"]
+    log = tmp_path / "job.log"
+    with log.open("w") as stderr:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mtlner.cli", "leaks", "warn", *specs, "--", *job], stderr=stderr, timeout=120
+        )
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert text.count("leak into a cross-corpus target this job scores") == 2 and "target gene_eval" in text
+    assert "target species_eval" not in text
+    assert text.index("leak into a cross-corpus target") < text.index("training ['--cross-test'")
+
+
+def test_drop_leaks_also_removes_training_sentences_found_in_a_targets_test_split(tmp_path):
+    task = _prepare(tmp_path, "g", "gene", {
+        "train": _doc("a", "Alpha/B-Gene binds/O ./O", "Beta/B-Gene folds/O ./O"),
+        "dev": _doc("b", "Gamma/B-Gene rises/O ./O", "Delta/B-Gene falls/O ./O"),
+        "test": _doc("c", "Eps/B-Gene ./O"),
+    })  # fmt: skip
+    target = _prepare_target(tmp_path, "t", "gene", _doc("d", "ALPHA/B-Gene binds/O ./O", "Delta/B-Gene falls/O ./O"))
+    out = tmp_path / "clean" / "g"
+    summary = drop({"g": (task, out)}, targets={"t": target})
+    assert summary["g"]["dropped_sentences"] == 1 and summary["g"]["by_eval_split"] == {"t/test": 1}
+    assert "Beta" in (out / "train.tsv").read_text() and "Alpha" not in (out / "train.tsv").read_text()
+    assert (out / "dev.tsv").read_text() == (task / "dev.tsv").read_text()  # dev kept whole, 'Delta falls .' too
+    frame = write_audit({"g": out}, tmp_path / "tables", tmp_path / "leaks", {"t": target})
+    rows = frame.set_index(["task_a", "split_a", "task_b", "split_b"])
+    assert rows.loc[("g", "train", "t", "test"), "shared_sentences"] == 0
+    assert rows.loc[("g", "train", "t", "test"), "dropped_from_a"] == 1
+    assert rows.loc[("g", "dev", "t", "test"), "shared_sentences"] == 1  # reported, not removed
+    assert drop({"g": (task, tmp_path / "plain")})["g"]["dropped_sentences"] == 0  # without the target: nothing
+
+
+def test_cli_audit_and_drop_with_targets(corpora, targets, tmp_path):
+    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
+    specs += [arg for name, folder in targets.items() for arg in ("--target", f"{name}={folder}")]
+    assert main(["leaks", "audit", *specs, "--table-dir", str(tmp_path / "t"), "--json-dir", str(tmp_path / "j")]) == 0
+    assert json.loads((tmp_path / "j" / "gene_eval.json").read_text())["evaluation_only"] is True
+    assert "evaluation-only target" in (tmp_path / "t" / "leak_audit.csv").read_text()
+    # with gene_eval, drop would empty gene's train split (its 3 sentences are all in some evaluation split)
+    specs = [
+        arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}={tmp_path / 'c' / task}")
+    ]
+    assert main(["leaks", "drop", *specs, "--target", f"species_eval={targets['species_eval']}"]) == 0
+    assert main(["leaks", "drop", *specs, "--target", f"gene_eval={targets['gene_eval']}"]) == 2  # a user error
+    assert (
+        main(
+            [
+                "leaks",
+                "audit",
+                "--corpus",
+                f"gene={corpora['gene']}",
+                "--target",
+                "x",
+                "--table-dir",
+                "t",
+                "--json-dir",
+                "j",
+            ]
+        )
+        == 2
+    )
+
+
+@pytest.mark.slow
+def test_the_workflows_leak_audit_reads_a_cut_target_and_reports_its_overlap(tmp_path):
+    from test_workflow import snakemake, tiny_config
+
+    corpora = tmp_path / "corpora"
+    for task in ("gene_demo_a", "species_demo"):
+        shutil.copytree(DEMO_CORPORA / task, corpora / task)
+    first = (DEMO_CORPORA / "gene_demo_a" / "train.tsv").read_text().split("\n\n")[1]  # its first sentence
+    write(corpora / "gene_eval" / "test.tsv", f"-DOCSTART-\te1\tO\n\n{first}\n\n" + _doc("e2", "Zeta/B-gene ./O"))
+    config = tiny_config(
+        tmp_path,
+        corpora_dir=str(corpora),
+        cross_corpus_targets={"gene_eval": {"entity": "gene", "max_documents": {"test": 1}}},
+    )
+    snakemake(tmp_path, "results/tables/leak_audit.csv", config=config)  # the corpus stage only, no training
+    results = tmp_path / "results"
+    stats = json.loads((results / "corpora/gene_eval/stats.json").read_text())
+    assert stats["splits"]["test"]["documents"] == 1 and stats["documents_before_limit"] == {"test": 2}
+    frame = pd.read_csv(results / "tables/leak_audit.csv").set_index(["task_a", "split_a", "task_b", "split_b"])
+    row = frame.loc[("gene_demo_a", "train", "gene_eval", "test")]
+    assert row["scope"] == "evaluation-only target" and row["shared_sentences"] == 1 and row["share_b"] == 1.0
+    overlaps = json.loads((results / "leaks/gene_eval.json").read_text())["overlaps"]
+    assert [(o["task_a"], o["split_a"]) for o in overlaps] == [("gene_demo_a", "train")]

@@ -11,7 +11,7 @@
     mtlner cost      device-hours of a run by job kind, and a projection for the paper's grid
     mtlner reference a finished run's tables beside the paper's, with its claims checked (docs/reference)
     mtlner analysis  seen vs unseen test mentions and boundary errors of every job (tables + figures)
-    mtlner leaks     text shared between tasks' splits: audit, warn (MTL job logs), drop (drop_leaks)
+    mtlner leaks     text shared between tasks' splits (and targets' test splits): audit, warn (MTL job logs), drop
     mtlner cross-corpus  every job's heads on other same-type tasks' test splits (table + heat maps)
 
 Every problem a user can fix is reported as one message naming the file/line/key; no traceback.
@@ -307,13 +307,14 @@ def _cross_corpus(args) -> None:
 def _leaks(args) -> None:
     from . import leaks
 
+    targets = _pairs(args.target, "--target")
     if args.action == "audit":
-        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir)
+        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
     elif args.action == "drop":
-        leaks.drop(_pairs(args.corpus, "--corpus", parts=3))
+        leaks.drop(_pairs(args.corpus, "--corpus", parts=3), targets)
     else:
         command = args.run_command[1:] if args.run_command[:1] == ["--"] else args.run_command
-        leaks.warn(_pairs(args.corpus, "--corpus"), command)
+        leaks.warn(_pairs(args.corpus, "--corpus"), command, targets)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -517,9 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures-dir", required=True)
     p.set_defaults(run=_cross_corpus)
 
-    p = sub.add_parser("leaks", help="text shared between tasks' splits: audit, warn, drop")
+    p = sub.add_parser("leaks", help="text shared between tasks' splits and targets' test splits: audit, warn, drop")
     actions = p.add_subparsers(dest="action", required=True)
-    a = actions.add_parser("audit", help="table of shared sentences/document IDs and one JSON per task")
+    target_help = "an evaluation-only cross-corpus target's prepared folder (its test.tsv is read); repeat per target"
+    a = actions.add_parser("audit", help="table of shared sentences/document IDs and one JSON per task and target")
     a.add_argument(
         "--corpus",
         action="append",
@@ -529,19 +531,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--table-dir", required=True, help="leak_audit.csv and .md go here")
     a.add_argument(
-        "--json-dir", required=True, help="<task>.json (overlaps of training text with the task's dev/test) go here"
+        "--json-dir",
+        required=True,
+        help="<task>.json (overlaps of training text with the task's dev/test; a target's: with its test) go here",
     )
+    a.add_argument("--target", action="append", metavar="NAME=DIR", help=target_help)
     a = actions.add_parser(
-        "drop", help="copy corpora without the training sentences found in any task's dev/test split"
+        "drop", help="copy corpora without the training sentences found in any task's dev/test or target's test split"
     )
     a.add_argument("--corpus", action="append", required=True, metavar="TASK=IN_DIR=OUT_DIR", help="repeat per task")
-    a = actions.add_parser("warn", help="log the leaks among one job's tasks, then run the job's command (after --)")
+    a.add_argument("--target", action="append", metavar="NAME=DIR", help=target_help)
+    a = actions.add_parser(
+        "warn",
+        help="log the leaks among one job's tasks and into the targets it scores, then run the job's command (after --)",
+    )
     a.add_argument(
         "--corpus",
         action="append",
         required=True,
         metavar="TASK=DIR",
         help="one of the job's tasks' corpus folder; repeat per task",
+    )
+    a.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME=DIR",
+        help=target_help + " (also found from the command's --cross-test arguments that name no task of the job)",
     )
     a.add_argument(
         "run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings"

@@ -26,9 +26,11 @@ ENTITIES = sorted({t["entity"] for t in TASKS.values()})
 # Evaluation-only cross-corpus targets (config cross_corpus_targets): corpora prepared and
 # windowed from their test split alone and never trained on; every training job with a head
 # of their entity type scores them after its own test pass (--cross-test), as it scores the
-# other same-type tasks. They are not TASKS: Table 1, the leak audit, the error analysis and
-# the cost table count the trained tasks only; targets appear in the cross_corpus table and
-# heat maps (as target columns) and in results/corpora/<target>/stats.json.
+# other same-type tasks. They are not TASKS: Table 1, the error analysis and the cost table
+# count the trained tasks only; targets appear in the cross_corpus table and heat maps (as
+# target columns), in results/corpora/<target>/stats.json, and in the leak audit (their test
+# split against every task's train and dev splits; drop_leaks also removes their test
+# sentences from the train splits). A target's max_documents.test keeps the first N documents.
 TARGETS = config["cross_corpus_targets"]
 for _target, _spec in TARGETS.items():
     _spec["entity"] = normalise_entity_type(_spec["entity"])
@@ -152,8 +154,28 @@ def prepared_dir(task="{task}"):
 
 
 def leaks_file(task="{task}"):
-    """The leak audit's overlaps of any task's training text with this task's dev/test splits."""
+    """The leak audit's overlaps of any task's training text with this task's dev/test splits
+    (an evaluation-only target's: of any task's train or dev split with its test split)."""
     return f"{LEAKS_DIR}/{task}.json"
+
+
+def target_test_files():
+    """Every evaluation-only target's prepared test split: the leak audit and drop_leaks read them."""
+    return [f"{corpus_dir(t)}/test.tsv" for t in TARGETS]
+
+
+def target_leak_args():
+    """' --target NAME=DIR' per evaluation-only target for `mtlner leaks audit|drop`; empty
+    without targets, so such a config's commands stay as they were."""
+    return "".join(f" --target {t}={corpus_dir(t)}" for t in TARGETS)
+
+
+# Targets with max_documents.test are prepared by rule prepare_target_cut, the others by
+# prepare_target (whose command, and so its jobs, stay as they were: the code rerun trigger).
+_CUT_TARGETS = [t for t, spec in TARGETS.items() if spec.get("max_documents")]
+_WHOLE_TARGETS = [t for t in TARGETS if t not in _CUT_TARGETS]
+WHOLE_TARGET = "|".join(re.escape(t) for t in _WHOLE_TARGETS) or "(?!x)x"
+CUT_TARGET = "|".join(re.escape(t) for t in _CUT_TARGETS) or "(?!x)x"
 
 
 def window_settings(windowing=None):
@@ -345,9 +367,11 @@ def mtl_corpora(wildcards):
 
 def warn_leaks(wildcards):
     """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
-    leak_audit rule does, which no training job waits for) and writes a warning per overlap
-    of training text with an evaluation split to its stderr (the job's log), then runs the
-    training command in its place."""
+    leak_audit rule does, which no training job waits for), and the evaluation-only targets
+    that the command's --cross-test arguments name (read beside the tasks' corpora, so this
+    prefix names no target and stays as it was), and writes a warning per overlap of training
+    text with an evaluation split to its stderr (the job's log), then runs the training
+    command in its place."""
     corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
     return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
 

@@ -1,6 +1,6 @@
 # Stage 1: a task's raw split files -> normalised IOB2 CoNLL + corpus statistics (Table 1);
-# then the leak audit of text shared between tasks' splits (and, with drop_leaks, the
-# training sentences found in any dev/test split removed).
+# then the leak audit of text shared between tasks' splits and evaluation-only targets' test
+# splits (and, with drop_leaks, the training sentences found in any of them removed).
 
 
 rule prepare_corpus:
@@ -34,6 +34,8 @@ rule prepare_target:
     output:
         test=f"{corpus_dir('{target}')}/test.tsv",
         stats=f"{corpus_dir('{target}')}/stats.json",
+    wildcard_constraints:
+        target=WHOLE_TARGET,
     params:
         py=LAUNCHER,
         entity=lambda w: TARGETS[w.target]["entity"],
@@ -48,17 +50,47 @@ rule prepare_target:
         " --input-dir {params.input_dir:q} --splits test --out-dir $(dirname {output.stats}) 2> {log}"
 
 
+# its own rule, not one command for both: prepare_target's command stays as it was, so no
+# prepared target (and no job that scores it) is rebuilt (Snakemake's code rerun trigger)
+rule prepare_target_cut:
+    """An evaluation-only target with max_documents.test: the first N documents of its test
+    split (file order; stats.json records how many there were)."""
+    input:
+        unpack(raw_target),
+    output:
+        test=f"{corpus_dir('{target}')}/test.tsv",
+        stats=f"{corpus_dir('{target}')}/stats.json",
+    wildcard_constraints:
+        target=CUT_TARGET,
+    params:
+        py=LAUNCHER,
+        entity=lambda w: TARGETS[w.target]["entity"],
+        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
+        input_dir=lambda w, input: Path(input.test).parent,
+        limits=lambda w: " ".join(f"{split}={n}" for split, n in sorted(TARGETS[w.target]["max_documents"].items())),
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/prepare_target/{target}.log",
+    shell:
+        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits}"
+        " --out-dir $(dirname {output.stats}) 2> {log}"
+
+
 if DROP_LEAKS:
 
     rule drop_leaks:
-        """Every task's corpus without the training sentences found in any task's dev or test split."""
+        """Every task's corpus without the training sentences found in any task's dev or test
+        split or in any evaluation-only target's test split."""
         input:
             [f"{prepared_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
+            targets=target_test_files(),
         output:
             [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
         params:
             py=LAUNCHER,
-            corpora=" ".join(f"--corpus {t}={prepared_dir(t)}={corpus_dir(t)}" for t in TASKS),
+            corpora=" ".join(f"--corpus {t}={prepared_dir(t)}={corpus_dir(t)}" for t in TASKS) + target_leak_args(),
         conda:
             "../../envs/mtlner.yaml"
         log:
@@ -68,17 +100,19 @@ if DROP_LEAKS:
 
 
 rule leak_audit:
-    """Sentences and document IDs shared between tasks' splits, read from the corpora training
-    sees: the table, and one JSON per task that the MTL jobs read to warn in their logs."""
+    """Sentences and document IDs shared between tasks' splits, and between tasks' train/dev
+    splits and evaluation-only targets' test splits, read from the corpora training sees: the
+    table, and one JSON per task and per target."""
     input:
         [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
+        targets=target_test_files(),
     output:
         report("results/tables/leak_audit.csv", caption="../report/leak_audit.rst", category="Tables"),
         "results/tables/leak_audit.md",
-        leaks=[leaks_file(t) for t in TASKS],
+        leaks=[leaks_file(t) for t in [*TASKS, *TARGETS]],
     params:
         py=LAUNCHER,
-        corpora=" ".join(f"--corpus {t}={corpus_dir(t)}" for t in TASKS),
+        corpora=" ".join(f"--corpus {t}={corpus_dir(t)}" for t in TASKS) + target_leak_args(),
         json_dir=lambda w, output: Path(output.leaks[0]).parent,
     conda:
         "../../envs/mtlner.yaml"
