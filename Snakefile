@@ -30,6 +30,19 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
+# Local runs: jobs fork from one warm process instead of importing torch each (fork_server).
+onstart:
+    start_fork_server()
+
+
+onsuccess:
+    stop_fork_server()
+
+
+onerror:
+    stop_fork_server()
+
+
 rule all:
     input:
         ALL_TABLES,

@@ -1,6 +1,6 @@
 """Start-up of one training job: process start to the end of its first optimiser step.
 
-    python benchmarks/startup.py --windows DIR [--reps 5] [--src SRC ...] [--json OUT]
+    python benchmarks/startup.py --windows DIR [--reps 5] [--src SRC ...] [--fork-server] [--json OUT]
 
 Runs ``mtlner train`` (STL, the demo recipe, CPU, one thread) on the window cache in DIR as a
 fresh process, ``--reps`` times, and breaks each run down by phase, from timestamps on
@@ -25,7 +25,10 @@ the functions the CLI calls (mtlner's own code is not changed), so the same driv
 checkout: ``--src`` takes one or more ``src`` folders and runs them interleaved (rep 1 of each,
 then rep 2 ...), which is how BENCHMARKS.md's before/after numbers were taken. ``metrics.json``'s
 own ``startup_seconds`` and ``encoder_load_seconds`` (where the checkout writes them) are
-printed beside. ``--importtime`` adds the top-level packages by cumulative import time
+printed beside. ``--fork-server`` also runs that plain command forked from a warm process
+(``mtlner.forkserver``, what a local workflow run does), interleaved with the others, and
+reports its ``startup_seconds`` (still from the job's own process start) and whole-process
+time beside the plain command's. ``--importtime`` adds the top-level packages by cumulative import time
 (``python -X importtime`` of the plain CLI command).
 """
 
@@ -49,6 +52,7 @@ _FIRST_LINE_AT = time.monotonic()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -225,6 +229,11 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--src", nargs="+", default=[str(Path(__file__).resolve().parents[1] / "src")])
     ap.add_argument("--importtime", action="store_true")
+    ap.add_argument(
+        "--fork-server",
+        action="store_true",
+        help="also run the plain command forked from a warm process (mtlner.forkserver), interleaved",
+    )
     ap.add_argument("--json")
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -232,6 +241,36 @@ def main() -> int:
         _child(args.windows, args.child_out)
         return 0
     runs = {src: [] for src in args.src}
+    servers = {src: _start_server(src) for src in args.src} if args.fork_server else {}
+    try:
+        return _measure(args, runs, servers)
+    finally:
+        for proc, folder in servers.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start_server(src: str):
+    """A warm process for one checkout, as the Snakefile's onstart hook starts it."""
+    folder = tempfile.mkdtemp(prefix="mtlner-bench-fs-")
+    sock = Path(folder) / "s.sock"
+    env = os.environ | {"PYTHONPATH": src, "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the fork server of {src} did not start")
+        time.sleep(0.05)
+    return proc, folder
+
+
+def _measure(args, runs, servers) -> int:
     for _ in range(args.reps):
         for src in args.src:
             with tempfile.TemporaryDirectory() as out:
@@ -257,6 +296,19 @@ def main() -> int:
                 run["plain_wall_seconds"] = round(time.monotonic() - started, 3)
                 metrics = json.loads((Path(out) / "metrics.json").read_text())
                 run["plain"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds")}
+            if src in servers:  # the same command, forked from the warm process
+                with tempfile.TemporaryDirectory() as out:
+                    served_env = env | {"MTLNER_FORKSERVER": str(Path(servers[src][1]) / "s.sock")}
+                    started = time.monotonic()
+                    subprocess.run(
+                        [sys.executable, "-m", "mtlner.cli", *_train_argv(args.windows, out)],
+                        env=served_env,
+                        capture_output=True,
+                        check=True,
+                    )
+                    run["served_wall_seconds"] = round(time.monotonic() - started, 3)
+                    metrics = json.loads((Path(out) / "metrics.json").read_text())
+                    run["served"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds", "launch")}
             runs[src].append(run)
     report = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "python": sys.version.split()[0], "runs": {}}
     for src, rs in runs.items():
@@ -281,6 +333,20 @@ def main() -> int:
                 "beyond_encoder_seconds": statistics.median(p[0] - p[1] for p in plain),
             }
             print(f"  plain medians: {entry['plain_median']}")
+        served = [r for r in rs if "served" in r]
+        if served:
+            if any(r["served"]["launch"] != "fork-server" for r in served):
+                print("  WARNING: some 'served' runs ran in their own process (see launch)")
+            entry["served_median"] = {
+                "startup_seconds": statistics.median(r["served"]["startup_seconds"] for r in served),
+                "encoder_load_seconds": statistics.median(r["served"]["encoder_load_seconds"] for r in served),
+                "beyond_encoder_seconds": statistics.median(
+                    r["served"]["startup_seconds"] - r["served"]["encoder_load_seconds"] for r in served
+                ),
+                "whole_process_seconds": statistics.median(r["served_wall_seconds"] for r in served),
+                "plain_whole_process_seconds": statistics.median(r["plain_wall_seconds"] for r in served),
+            }
+            print(f"  forked from the warm process, medians: {entry['served_median']}")
         for name, sec in entry.get("importtime", []):
             print(f"  import {name:<24} {sec:6.3f}")
     print(f"load average {report['load_average']}, {report['cpus']} CPUs")

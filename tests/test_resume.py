@@ -40,6 +40,7 @@ TIMING_KEYS = {
     "checkpoint_count",
     "startup_seconds",
     "encoder_load_seconds",
+    "launch",
 }
 TRAIN_ARGS = [
     "--init",

@@ -157,6 +157,11 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
 
     metrics = sorted(results.rglob("metrics.json"))
     before = {p: p.stat().st_mtime_ns for p in metrics}
+    # local run: jobs forked from the warm process (those before it was ready ran on their own),
+    # which was stopped with the workflow
+    assert "fork-server" in {json.loads(p.read_text())["launch"] for p in metrics}
+    server_log = (results / "logs" / "fork_server.log").read_text()
+    assert "mtlner train --kind stl" in server_log and server_log.rstrip().endswith("stopped")
 
     # regenerate figures and tables only: they are rewritten, no training job reruns
     figure = results / "figures" / "fig4_f1_vs_size.png"
@@ -168,10 +173,19 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
 
     # rerun one ablation target
     target = results / "stl/species_demo/ablation_0.5/seed_1/metrics.json"
-    snakemake(tmp_path, str(target.relative_to(tmp_path)), "--forcerun", "train_stl", config=config)
+    snakemake(
+        tmp_path,
+        str(target.relative_to(tmp_path)),
+        "--forcerun",
+        "train_stl",
+        "--config",
+        "fork_server=false",
+        config=config,
+    )
     after = {p: p.stat().st_mtime_ns for p in metrics}
     changed = [p for p in metrics if after[p] != before[p]]
     assert changed == [target]
+    assert json.loads(target.read_text())["launch"] == "process"  # fork_server: false
 
     # every result follows the config: a new max_length or encoder builds new windows and
     # retrains everything that reads them (the old cache stays, under its own key)

@@ -168,6 +168,7 @@ def _train(args) -> None:
         # process start (fork) to the end of the first optimiser step; None when none was taken
         "startup_seconds": round(startup.process_age(result.first_step_at), 3) if result.first_step_at else None,
         "encoder_load_seconds": round(encoder_load_seconds, 3),
+        "launch": startup.launch(),  # "fork-server": forked from a warm process (imports done)
     }
     write_json(out_dir / "metrics.json", results)
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -566,6 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
+        from .forkserver import forward
+
+        status = forward(list(sys.argv[1:] if argv is None else argv))
+        if status is not None:
+            return status
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

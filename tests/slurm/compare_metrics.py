@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-TIMING_KEYS = {"train_seconds", "eval_seconds", "startup_seconds", "encoder_load_seconds"}
+TIMING_KEYS = {"train_seconds", "eval_seconds", "startup_seconds", "encoder_load_seconds", "launch"}
 
 
 def strip(obj):

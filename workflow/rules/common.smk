@@ -98,6 +98,29 @@ class Launcher:
 LAUNCHER = Launcher(PY)
 
 
+_FORK_SERVER = None
+
+
+def start_fork_server():
+    """onstart: the warm process of mtlner.forkserver, when the jobs run on this machine with
+    this interpreter (not under --sdm conda, not on a cluster executor, not a job inside one)."""
+    global _FORK_SERVER
+    local = getattr(workflow, "local_exec", False) and not getattr(workflow, "remote_exec", False)
+    if not (config["fork_server"] and local and sys.platform.startswith("linux")):
+        return
+    if not PY.startswith(sys.executable):
+        return
+    from mtlner.forkserver import WorkflowServer
+
+    _FORK_SERVER = WorkflowServer()
+    _FORK_SERVER.start(sys.executable, "results/logs/fork_server.log")
+
+
+def stop_fork_server():
+    if _FORK_SERVER is not None:
+        _FORK_SERVER.stop()
+
+
 wildcard_constraints:
     task="|".join(re.escape(t) for t in TASKS),
     entity="|".join(re.escape(e) for e in ENTITIES),
