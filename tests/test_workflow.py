@@ -179,7 +179,7 @@ def test_tiny_workflow_runs_reruns_one_target_and_redraws_figures(tmp_path):
         "--forcerun",
         "train_stl",
         "--config",
-        "fork_server=false",
+        "fork_server=False",
         config=config,
     )
     after = {p: p.stat().st_mtime_ns for p in metrics}
