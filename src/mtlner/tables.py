@@ -59,7 +59,8 @@ def load_corpus_stats(paths: list[str | Path]) -> pd.DataFrame:
 
 def load_results(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    frame["without"] = frame["without"].fillna("")
+    # an all-empty column reads as float64 NaN; the entity names are text
+    frame["without"] = frame["without"].astype(object).fillna("")
     if frame.empty:
         raise UserError(f"{path} holds no results", hint="run the training jobs first (snakemake builds them)")
     return frame
