@@ -270,6 +270,17 @@ def _start_server(src: str):
     return proc, folder
 
 
+def _plain_train(windows: str, env: dict) -> tuple[float, dict]:
+    """`mtlner train` as a workflow job runs it: its whole-process seconds and its metrics.json."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "mtlner.cli", *_train_argv(windows, out)], env=env, capture_output=True, check=True
+        )
+        wall = round(time.monotonic() - started, 3)
+        return wall, json.loads((Path(out) / "metrics.json").read_text())
+
+
 def _measure(args, runs, servers) -> int:
     for _ in range(args.reps):
         for src in args.src:
@@ -285,30 +296,13 @@ def _measure(args, runs, servers) -> int:
                     sys.stderr.write(res.stderr[-3000:])
                     return 1
                 run = json.loads(res.stdout.strip().splitlines()[-1])
-            with tempfile.TemporaryDirectory() as out:  # the plain command, as a workflow job runs it
-                started = time.monotonic()
-                subprocess.run(
-                    [sys.executable, "-m", "mtlner.cli", *_train_argv(args.windows, out)],
-                    env=env,
-                    capture_output=True,
-                    check=True,
-                )
-                run["plain_wall_seconds"] = round(time.monotonic() - started, 3)
-                metrics = json.loads((Path(out) / "metrics.json").read_text())
-                run["plain"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds")}
+            # the plain command, as a workflow job runs it
+            run["plain_wall_seconds"], metrics = _plain_train(args.windows, env)
+            run["plain"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds")}
             if src in servers:  # the same command, forked from the warm process
-                with tempfile.TemporaryDirectory() as out:
-                    served_env = env | {"MTLNER_FORKSERVER": str(Path(servers[src][1]) / "s.sock")}
-                    started = time.monotonic()
-                    subprocess.run(
-                        [sys.executable, "-m", "mtlner.cli", *_train_argv(args.windows, out)],
-                        env=served_env,
-                        capture_output=True,
-                        check=True,
-                    )
-                    run["served_wall_seconds"] = round(time.monotonic() - started, 3)
-                    metrics = json.loads((Path(out) / "metrics.json").read_text())
-                    run["served"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds", "launch")}
+                served_env = env | {"MTLNER_FORKSERVER": str(Path(servers[src][1]) / "s.sock")}
+                run["served_wall_seconds"], metrics = _plain_train(args.windows, served_env)
+                run["served"] = {k: metrics.get(k) for k in ("startup_seconds", "encoder_load_seconds", "launch")}
             runs[src].append(run)
     report = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "python": sys.version.split()[0], "runs": {}}
     for src, rs in runs.items():

@@ -50,6 +50,16 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def without_keys(value, keys: set[str]):
+    """``value`` (nested dicts and lists, e.g. a metrics.json) without the dict entries named in
+    ``keys`` at any depth: what two runs are compared on once their clocks are left out."""
+    if isinstance(value, dict):
+        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without_keys(v, keys) for v in value]
+    return value
+
+
 def mtlner_cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "mtlner.cli", *args]
 

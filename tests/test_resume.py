@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import build_windows, cli_env, mtlner_cli
+from conftest import build_windows, cli_env, mtlner_cli, without_keys
 
 pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 cores
 
@@ -90,14 +90,7 @@ def uninterrupted(windows, tmp_path_factory) -> Path:
 
 
 def _comparable(metrics: dict) -> dict:
-    def strip(obj):
-        if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k not in TIMING_KEYS}
-        if isinstance(obj, list):
-            return [strip(v) for v in obj]
-        return obj
-
-    return strip(metrics)
+    return without_keys(metrics, TIMING_KEYS)
 
 
 def _interrupt(cmd: list[str], out: Path, sig: int, log_path: Path) -> int:

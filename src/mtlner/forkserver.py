@@ -361,7 +361,7 @@ class Server:
             code = os.waitstatus_to_exitcode(status)
             if code < 0:  # killed by signal N: what a shell reports for it
                 code = 128 - code
-            if conn in [k.fileobj for k in self.selector.get_map().values()]:
+            if conn in self.selector.get_map():  # not yet unregistered by a closed connection
                 self.selector.unregister(conn)
             _send(conn, {"exit": code})
             conn.close()
