@@ -107,3 +107,14 @@ def test_fixture_run_with_keep_going(tmp_path, test_registry):
     assert train.startswith("-DOCSTART-\tO\n\nThe\tO\nHeLa\tB-cell_line\n")
     assert (work / "results" / "huner" / "cellline_cll" / "conversion_report.json").exists()
     assert (work / "resources" / "huner" / "downloads" / "cll" / "download.json").exists()
+
+
+def test_the_paper_grid_converts_with_huners_whole_words(tmp_path):
+    # config.yaml trains on the paper's data: every convert job keeps HUNER's whole words
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = {key: paper[key] for key in ("tasks", "huner_mention_boundaries")}
+    result = run_snakemake(tmp_path, config, "huner_all", "-n", "-p")
+    assert result.returncode == 0, result.stderr
+    converts = [line for line in result.stdout.splitlines() if " convert --task " in line]
+    assert len(converts) == 22
+    assert all("--mention-boundaries huner" in line for line in converts), converts[:2]

@@ -9,8 +9,8 @@
 #                                    (tests, offline mirrors)
 #   huner_download: {timeout: 60, retries: 3, backoff: 2}  (defaults in the schema)
 #   huner_mention_boundaries: cut|huner  override the registry's mention_boundaries (cut words
-#                                    at mention boundaries, or keep HUNER's tokens); needs
-#                                    an entry in workflow/schemas/config.schema.yaml
+#                                    at mention boundaries, or keep HUNER's tokens: the
+#                                    paper's data, as config.yaml sets)
 # Manual downloads go to resources/huner/manual/<corpus>/<file name> (see docs/huner.md).
 
 import re
