@@ -133,6 +133,27 @@ def test_the_best_weights_survive_a_resume_whether_or_not_they_are_the_models_ow
     assert _same(_weights(resumed.model), best)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not_a_checkpoint"])
+def test_a_damaged_checkpoint_is_ignored_with_a_warning_and_training_starts_over(tmp_path, caplog, damage):
+    run, state = _tiny_run(), _state()
+    checkpoint = Checkpoint(tmp_path, "fp", minutes=0)
+    _step(run, state)
+    checkpoint.save(run, state)
+    data = checkpoint.path.read_bytes()
+    if damage == "truncated":
+        checkpoint.path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        checkpoint.path.write_bytes(b"")
+    else:
+        torch.save([1, 2, 3], checkpoint.path)
+    fresh = _tiny_run(seed=1)
+    before = _weights(fresh.model)
+    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+        assert Checkpoint(tmp_path, "fp", minutes=0).resume(fresh) is None
+    assert _same(_weights(fresh.model), before)  # nothing half-loaded
+    assert f"ignoring {checkpoint.path}" in caplog.text
+
+
 def _comparable(metrics: dict) -> dict:
     return without_keys(metrics, {"train_seconds", "eval_seconds", "checkpoint_seconds", "checkpoint_count"})
 

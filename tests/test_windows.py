@@ -1,4 +1,7 @@
+import re
+
 import pytest
+import torch
 
 from mtlner.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
@@ -101,3 +104,19 @@ def test_window_cache_round_trips(tmp_path, tokenizer):
     again, meta = load_windows(tmp_path / "w.pt")
     assert again == windows and meta == {"encoder": "x"}
     assert [p.name for p in tmp_path.iterdir()] == ["w.pt"]  # no temp file left
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "other_layout"])
+def test_a_damaged_window_cache_is_a_clear_error_saying_how_to_rebuild(tmp_path, tokenizer, damage):
+    path = tmp_path / "train.pt"
+    save_windows(build_windows([_doc(("Aspirin inhibits COX-1 .", "B O B O"))], tokenizer, 64), path, {})
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        torch.save({"rows": []}, path)
+    with pytest.raises(UserError, match=f"window cache {re.escape(str(path))} is damaged") as err:
+        load_windows(path)
+    assert f"--forcerun {path}" in str(err.value.hint)

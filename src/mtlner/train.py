@@ -361,8 +361,16 @@ class Checkpoint:
         """Load this run's checkpoint into ``run`` and return its state; None when there is none."""
         if not (self.enabled and self.path.is_file()):
             return None
-        ckpt = torch.load(self.path, weights_only=False, map_location="cpu")
-        if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("fingerprint") != self.fingerprint:
+        try:
+            ckpt = torch.load(self.path, weights_only=False, map_location="cpu")
+        except Exception as err:  # truncated zip, EOF, not a pickle: a damaged file, not a bug
+            log.warning("ignoring %s: it cannot be read (%s); starting over", self.path, str(err).splitlines()[0])
+            return None
+        if (
+            not isinstance(ckpt, dict)
+            or ckpt.get("format") != CHECKPOINT_FORMAT
+            or ckpt.get("fingerprint") != self.fingerprint
+        ):
             log.warning("ignoring %s: it belongs to a different run (config or data changed)", self.path)
             return None
         run.model.load_state_dict(ckpt["model"])

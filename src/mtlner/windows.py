@@ -184,8 +184,14 @@ def load_windows(path: str | Path) -> tuple[list[Window], dict]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"window cache {path} is missing", hint="run the 'windows' rule (snakemake builds it)")
-    payload = torch.load(path, weights_only=True)
-    return [Window(**w) for w in payload["windows"]], payload["meta"]
+    # --forcerun (not deleting): a missing cache is not rebuilt while the jobs reading it are newer
+    rebuild = f"rebuild it and what reads it: snakemake --cores N --forcerun {path} (with your --configfile)"
+    try:
+        payload = torch.load(path, weights_only=True)
+        return [Window(**w) for w in payload["windows"]], dict(payload["meta"])
+    except Exception as err:  # truncated zip, EOF, another layout: one message for all
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise UserError(f"window cache {path} is damaged or not a window cache ({first})", hint=rebuild) from err
 
 
 def window_stats(windows: list[Window]) -> dict[str, int]:
