@@ -16,3 +16,12 @@ class UserError(Exception):
 class Preempted(Exception):
     """SIGTERM arrived during training; a checkpoint was written and the job can be rerun to resume
     (:mod:`mtlner.train` raises it; here so the CLI can catch it without importing torch)."""
+
+
+def first_line(err: BaseException, limit: int = 100) -> str:
+    """An exception as one short line for a one-message report: its type and the first line of
+    its message (the type alone when the message is empty, as some load errors' are)."""
+    lines = str(err).strip().splitlines()
+    line = lines[0] if lines else ""
+    line = line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
+    return f"{type(err).__name__}: {line}" if line else type(err).__name__

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .errors import UserError
+from .errors import UserError, first_line
 from .windows import LABELS
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _load(loader, name: str, what: str):
     except (OSError, ValueError) as err:
         local = Path(path).exists()
         raise UserError(
-            f"cannot load the {what} from {name!r}: {str(err).splitlines()[0]}",
+            f"cannot load the {what} from {name!r}: {first_line(err)}",
             hint=(
                 "that folder must hold config.json and the weights (save_pretrained output)"
                 if local

@@ -62,7 +62,7 @@ import torch
 
 from .atomic import atomic_path
 from .corpus import Sentence, TaggedDocument
-from .errors import UserError
+from .errors import UserError, first_line
 from .huner.tokenize import split_sentences, tokenize
 from .inference import iob_spans, pick_device, predict_windows
 from .model import MultiTaskTagger
@@ -84,13 +84,6 @@ class TextDocument:
     text: str
     sentences: list[tuple[int, int]] = field(default_factory=list)  # character spans
     tokens: list[list[tuple[int, int]]] = field(default_factory=list)  # per sentence
-
-
-def _first_line(err: BaseException, limit: int = 100) -> str:
-    lines = str(err).strip().splitlines()
-    line = lines[0] if lines else ""
-    line = line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
-    return f"{type(err).__name__}: {line}" if line else type(err).__name__
 
 
 def _shows_progress(enabled: bool) -> bool:
@@ -293,7 +286,7 @@ def _read_json(path: Path) -> object:
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror or err}", hint=_RECOPY) from err
     except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
-        raise UserError(f"{path} is not valid JSON ({_first_line(err)})", hint=_RECOPY) from err
+        raise UserError(f"{path} is not valid JSON ({first_line(err)})", hint=_RECOPY) from err
 
 
 def _check_meta(path: Path) -> dict:
@@ -351,7 +344,7 @@ def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, EOF, not a pickle at all, ...
         raise UserError(
-            f"{path} cannot be read ({_first_line(err)}): it is truncated or not a heads file", hint=_RECOPY
+            f"{path} cannot be read ({first_line(err)}): it is truncated or not a heads file", hint=_RECOPY
         ) from err
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
@@ -410,7 +403,7 @@ def load_model(folder: str | Path, device: torch.device):
     except UserError:
         raise
     except Exception as err:  # e.g. a truncated model.safetensors
-        raise UserError(f"cannot load the encoder in {folder / 'encoder'} ({_first_line(err)})", hint=_RECOPY) from err
+        raise UserError(f"cannot load the encoder in {folder / 'encoder'} ({first_line(err)})", hint=_RECOPY) from err
     vocab, known = model.encoder.config.vocab_size, len(tokenizer)
     if known > vocab or 2 * known < vocab:
         raise UserError(
@@ -421,7 +414,7 @@ def load_model(folder: str | Path, device: torch.device):
     try:
         model = model.to(device)
     except Exception as err:
-        raise UserError(f"cannot move the model to {device} ({_first_line(err)})", hint="use --device cpu") from err
+        raise UserError(f"cannot move the model to {device} ({first_line(err)})", hint="use --device cpu") from err
     return model.eval(), tokenizer, meta
 
 
@@ -652,9 +645,7 @@ def tag_files(
     try:
         torch_device = pick_device(device)
     except RuntimeError as err:
-        raise UserError(
-            f"unknown device {device!r} ({_first_line(err)})", hint="use cpu, cuda, cuda:N or auto"
-        ) from err
+        raise UserError(f"unknown device {device!r} ({first_line(err)})", hint="use cpu, cuda, cuda:N or auto") from err
     texts = [(str(p), read_text(p)) for p in inputs]  # all inputs checked before any work
     with _transformers_quiet(bars=_shows_progress(progress)):
         model, tokenizer, written = load_model(model_dir, torch_device)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .atomic import atomic_path
-from .errors import Preempted, UserError
+from .errors import Preempted, UserError, first_line
 from .inference import IGNORE, autocast, collate, pick_device, predict_windows
 from .metrics import LEVELS, scores
 from .model import MultiTaskTagger
@@ -364,7 +364,7 @@ class Checkpoint:
         try:
             ckpt = torch.load(self.path, weights_only=False, map_location="cpu")
         except Exception as err:  # truncated zip, EOF, not a pickle: a damaged file, not a bug
-            log.warning("ignoring %s: it cannot be read (%s); starting over", self.path, str(err).splitlines()[0])
+            log.warning("ignoring %s: it cannot be read (%s); starting over", self.path, first_line(err))
             return None
         if (
             not isinstance(ckpt, dict)

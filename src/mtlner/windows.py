@@ -21,7 +21,7 @@ import torch
 
 from .atomic import atomic_path
 from .corpus import TaggedDocument
-from .errors import UserError
+from .errors import UserError, first_line
 
 LABELS = ("O", "B", "I", "SPECIAL")
 LABEL_ID = {name: i for i, name in enumerate(LABELS)}
@@ -190,8 +190,9 @@ def load_windows(path: str | Path) -> tuple[list[Window], dict]:
         payload = torch.load(path, weights_only=True)
         return [Window(**w) for w in payload["windows"]], dict(payload["meta"])
     except Exception as err:  # truncated zip, EOF, another layout: one message for all
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise UserError(f"window cache {path} is damaged or not a window cache ({first})", hint=rebuild) from err
+        raise UserError(
+            f"window cache {path} is damaged or not a window cache ({first_line(err)})", hint=rebuild
+        ) from err
 
 
 def window_stats(windows: list[Window]) -> dict[str, int]:
