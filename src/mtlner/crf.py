@@ -23,7 +23,7 @@ forbidden path has probability exactly 0): no ``I`` at the start (of the window 
 sentence), no ``O -> I-x``, no ``B-x -> I-y`` / ``I-x -> I-y`` with ``y != x``. Every allowed
 path is one :func:`mtlner.inference.iob_spans` decodes without dropping a tag.
 
-Written here (forward algorithm, Viterbi, forward-backward, about 200 lines of torch) rather than
+Written here (forward algorithm, Viterbi, forward-backward: one file of torch) rather than
 taken from ``pytorch-crf``: it is small, it adds no package to the environment, and the constraints
 and the compaction of word positions are part of the model instead of masks bolted on outside
 it. Everything is vectorised over the batch (the only loop is over word positions), in float32
