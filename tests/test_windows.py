@@ -74,6 +74,34 @@ def test_mention_longer_than_window_is_a_clear_error(tokenizer):
         build_windows(docs, tokenizer, max_length=8, source="train.tsv")
 
 
+def test_mention_longer_than_window_names_the_users_file_and_line(tokenizer, tmp_path):
+    from conftest import conll, write
+
+    from mtlner.cli import main
+    from mtlner.corpus import attach_origins, read_conll
+
+    raw = tmp_path / "my corpus"
+    text = "\n\n\n" + conll("short/B-X one/O", "a/B-X very/I-X long/I-X protein/I-X name/I-X with/I-X words/I-X")
+    for split in ("train", "dev", "test"):
+        write(raw / f"{split}.tsv", text)
+    out = tmp_path / "prepared"
+    assert main(["prepare", "--task", "t", "--entity", "x", "--input-dir", str(raw), "--out-dir", str(out)]) == 0
+    docs, _ = read_conll(out / "train.tsv")
+    assert attach_origins(docs, out / "stats.json", "train")
+    with pytest.raises(UserError) as err:
+        build_windows(docs, tokenizer, max_length=8, source=str(out / "train.tsv"))
+    # line 7 of the user's file (three blank lines, a two-token sentence, a blank line); line 6 of the prepared one
+    assert str(err.value).startswith(
+        f"{(raw / 'train.tsv').resolve()}:7 (prepared as {out / 'train.tsv'}, sentence at line 6)"
+    )
+    # a corpus prepared before the map existed: the prepared file and line, as before
+    (out / "stats.json").write_text('{"task": "t"}')
+    docs, _ = read_conll(out / "train.tsv")
+    assert not attach_origins(docs, out / "stats.json", "train")
+    with pytest.raises(UserError, match=r"^\S*prepared/train.tsv, sentence at line 6: a mention longer"):
+        build_windows(docs, tokenizer, max_length=8, source=str(out / "train.tsv"))
+
+
 def test_last_subword_carries_the_word_label(tokenizer):
     docs = [_doc(("cyclooxygenase-2 expression", "B O"))]
     (window,) = build_windows(docs, tokenizer, max_length=64)
