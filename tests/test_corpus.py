@@ -273,3 +273,28 @@ def test_prepare_records_where_documents_came_from_and_warns_in_the_job_log(tmp_
     done = prepare()
     assert done.returncode == 2 and "train.tsv: the train split holds no mention" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_splits_of_one_task_tagging_different_types_are_refused(tmp_path):
+    from mtlner.cli import _prepare, build_parser, main
+
+    raw = tmp_path / "raw"
+    write(raw / "train.tsv", conll("aspirin/B-Chemical works/O"))
+    write(raw / "dev.tsv", conll("ibuprofen/B-chemical too/O"))  # the same type, spelt otherwise
+    write(raw / "test.tsv", conll("ulcers/B-Disease hurt/O"))
+    command = [
+        "prepare",
+        "--task",
+        "t",
+        "--entity",
+        "chemical",
+        "--input-dir",
+        str(raw),
+        "--out-dir",
+        str(tmp_path / "o"),
+    ]
+    with pytest.raises(UserError, match=r"different entity types: .*train.tsv: chemical; .*test.tsv: disease"):
+        _prepare(build_parser().parse_args(command))
+    assert not (tmp_path / "o").exists()  # nothing written
+    write(raw / "test.tsv", conll("naproxen/B-CHEMICAL hurt/O"))
+    assert main(command) == 0

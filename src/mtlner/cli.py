@@ -37,7 +37,16 @@ log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from .corpus import SPLITS, Boundaries, check_mentions, read_conll, source_lines, split_stats, write_conll
+    from .corpus import (
+        SPLITS,
+        Boundaries,
+        check_mentions,
+        check_same_type,
+        read_conll,
+        source_lines,
+        split_stats,
+        write_conll,
+    )
 
     stats = {
         "task": args.task,
@@ -48,9 +57,12 @@ def _prepare(args) -> None:
     }
     limits = _document_limits(args.max_documents)
     bounds = Boundaries.parse(args.documents)
-    for split in _splits(args.splits, SPLITS):
+    read = {}
+    for split in _splits(args.splits, SPLITS):  # every split read (and checked) before any is written
+        read[split] = read_conll(Path(args.input_dir) / f"{split}.tsv", bounds)
+    check_same_type([report for _, report in read.values()])
+    for split, (docs, report) in read.items():
         path = Path(args.input_dir) / f"{split}.tsv"
-        docs, report = read_conll(path, bounds)
         if split in limits:
             # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
             stats.setdefault("documents_before_limit", {})[split] = len(docs)

@@ -183,6 +183,7 @@ def read_conll(path: str | Path, documents: Boundaries | str | None = None) -> t
             f"{path}: not UTF-8 (byte {err.start})", hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8"
         ) from err
     # split("\n"), not splitlines(): that also ends a line at NEL, U+2028, U+2029, form feeds...
+    # (read_text already turned \r\n and a lone \r into \n: universal newlines)
     for line_no, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip(_EDGES)
         if not stripped:
@@ -308,6 +309,18 @@ def _cut_documents(docs: list[TaggedDocument], bounds: Boundaries, report: ReadR
                 "documents: {by: blank_lines, n: 2} or {by: sentences, n: 10} (docs/new-corpus.md)"
             )
     return docs
+
+
+def check_same_type(reports: list[ReadReport]) -> None:
+    """The splits of one task tag one entity type (in any spelling): a train split of
+    chemicals with a test split of diseases is two corpora mixed up, not one task."""
+    types = {r.path: sorted({normalise_entity_type(t) for t in r.entity_types_seen}) for r in reports}
+    if len({tuple(t) for t in types.values() if t}) > 1:
+        raise UserError(
+            "the splits of one task tag different entity types: "
+            + "; ".join(f"{path}: {', '.join(t) or 'none'}" for path, t in types.items()),
+            hint="a task's train, dev and test files must come from one corpus and tag one type",
+        )
 
 
 def check_mentions(split: str, path: str | Path, mentions: int, kept: int | None = None) -> str | None:
