@@ -173,3 +173,16 @@ def test_significance_marks_comparisons_on_too_few_test_documents(tmp_path, capl
     corpus = pd.DataFrame({"task": ["t1", "t2"], "entity": ["gene", "gene"], "dataset": ["D1", "D2"]})
     sig = build_tables(pd.DataFrame(), corpus, names=["significance"], significance=table)["significance"]
     assert sig.columns[-1] == "note" and "UNRELIABLE" in to_markdown(sig)
+
+
+def test_prediction_files_keep_tokens_with_line_separator_characters(tmp_path):
+    """mtlner.corpus keeps NEL, U+2028 and form feeds inside a token; the readers of the
+    predictions written from it must not end a line there."""
+    from mtlner.analysis import read_tagged
+    from mtlner.train import write_predictions
+
+    path = tmp_path / "p.tsv"
+    words = ["IL\x852", "a\u2028b", "c\x0cd"]
+    write_predictions(path, [("d1", words, ["B", "O", "B"])], [("d1", words, ["B", "O", "O"])])
+    assert read_tagged(path) == [(words, ["B", "O", "B"], ["B", "O", "O"])]
+    assert read_predictions(path) == [([["B", "O", "B"]], [["B", "O", "O"]])]
