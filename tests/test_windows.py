@@ -148,3 +148,18 @@ def test_a_damaged_window_cache_is_a_clear_error_saying_how_to_rebuild(tmp_path,
     with pytest.raises(UserError, match=f"window cache {re.escape(str(path))} is damaged") as err:
         load_windows(path)
     assert f"--forcerun {path}" in str(err.value.hint)
+
+
+def test_words_holding_unicode_spaces_or_separators_stay_one_word(tokenizer, tmp_path):
+    """mtlner.corpus keeps "10\u00a0mg" or "a\u2028b" as one token; each is one word of its window."""
+    from conftest import write
+
+    from mtlner.corpus import read_conll
+
+    words = ["10\u00a0mg", "a\u2028b", "c\x85d", "\u00a0", "e\x0cf", "aspirin"]
+    path = write(tmp_path / "t.tsv", "".join(f"{w}\tO\n" for w in words[:-1]) + "aspirin\tB-Chemical\n")
+    docs, _ = read_conll(path)
+    assert docs[0].sentences[0].tokens == words
+    windows = build_windows(docs, tokenizer, max_length=64)
+    _check_invariants(windows, docs, tokenizer, 64)
+    assert windows[0].words == words
