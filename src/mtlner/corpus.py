@@ -148,8 +148,8 @@ def _odd_characters(token: str) -> list[str]:
 def read_conll(path: str | Path, documents: Boundaries | str | None = None) -> tuple[list[TaggedDocument], ReadReport]:
     """Read one split file into documents of sentences with B/I/O tags.
 
-    Lines end at ``\n`` (or ``\r\n``) only: NEL, U+2028/U+2029 and form feeds inside a token stay
-    in it. IOBES is converted to IOB2; an ``I`` that does not continue an entity is repaired to
+    Lines end at ``\n`` (or ``\r\n``, ``\r``) only: NEL, U+2028/U+2029 and form feeds inside a
+    token stay in it. IOBES is converted to IOB2; an ``I`` that does not continue an entity is repaired to
     ``B`` with a warning naming the line; a token holding unusual whitespace or control
     characters is kept whole, with a warning. Raises :class:`UserError` for missing files,
     lines with one column, unknown tags, a file with several entity types (case and spelling
