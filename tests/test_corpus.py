@@ -131,7 +131,7 @@ def test_spelling_variants_of_one_type_are_one_type(tmp_path):
     assert report.entity_types_seen == {"gene": 1, "Gene": 1, "GENE": 1}
 
 
-@pytest.mark.parametrize("inside", ["\x85", "\u2028", "\u2029", "\x0c", "\x0b", "\x1e"])
+@pytest.mark.parametrize("inside", ["\x85", "\u2028", "\u2029", "\x0c", "\x0b", "\x1e", "\ufeff", "\x00", "\u200b"])
 def test_lines_end_at_newline_only_and_odd_characters_stay_in_the_token(tmp_path, caplog, inside):
     path = write(tmp_path / "t.tsv", f"IL{inside}2\tB-Gene\r\nbinds\tO\r\n\r\nx\tO\n")
     with caplog.at_level(logging.WARNING):
