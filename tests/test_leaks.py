@@ -117,6 +117,8 @@ def test_drop_leaks_removes_training_sentences_found_in_any_dev_or_test_split(co
     stats = json.loads((out["gene"] / "stats.json").read_text())
     assert stats["drop_leaks"]["train_sentences_before"] == 3 and stats["splits"]["train"]["sentences"] == 1
     assert stats["splits"]["train"]["documents"] == 1  # p2 lost its only sentence
+    # the map to the user's lines follows the drop: the kept BRCA1 sentence is at line 9 of raw/gene/train.tsv
+    assert stats["source"]["train"] == {"file": str((tmp_path / "raw/gene/train.tsv").resolve()), "lines": "9"}
     assert (out["gene"] / "test.tsv").read_text() == (corpora["gene"] / "test.tsv").read_text()
     assert "BRCA1" in (out["gene"] / "train.tsv").read_text() and "mouse" not in (out["gene"] / "train.tsv").read_text()
     # the audit of the cleaned corpora: no training text left in any evaluation split, the drop recorded
@@ -126,6 +128,22 @@ def test_drop_leaks_removes_training_sentences_found_in_any_dev_or_test_split(co
     row = frame.loc[("gene", "train", "species", "test")]
     assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
     assert json.loads((tmp_path / "leaks" / "species.json").read_text())["overlaps"] == []
+
+
+def test_conll2003_docstart_lines_carry_no_id_so_unrelated_tasks_share_no_documents(tmp_path):
+    def doc(*tokens: str) -> str:  # CoNLL-2003 columns; its -X- marker column is a placeholder, not an ID
+        rows = [f"{t.split('/')[0]} NN I-NP {t.split('/')[1]}" for t in tokens]
+        return "-DOCSTART- -X- -X- O\n\n" + "\n".join(rows) + "\n"
+
+    a = _prepare(
+        tmp_path, "a", "gene", {"train": doc("p53/B-Gene", "binds/O"), "dev": doc("x/B-Gene"), "test": doc("y/B-Gene")}
+    )
+    b = _prepare(
+        tmp_path, "b", "gene", {"train": doc("Ras/B-Gene", "is/O"), "dev": doc("u/B-Gene"), "test": doc("v/B-Gene")}
+    )
+    assert "-X-" not in (a / "train.tsv").read_text()
+    frame = audit({"a": a, "b": b})
+    assert frame.empty, frame  # nothing shared: no sentence, and no document ID "-X-"
 
 
 def test_drop_leaks_refuses_to_empty_a_training_split(tmp_path):

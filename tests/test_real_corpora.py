@@ -45,6 +45,9 @@ def test_prepare_reads_every_real_corpus(name, tmp_path):
         assert s["mentions"] > 50 and s["tokens"] > 5000
         assert list(s["source_types"]) == [EXPECTED_TYPES[name]]
         assert 0 < s["density"] < 0.5
+        # none of these files marks its documents: each split is one document, and stats.json says so
+        assert s["documents"] == 1 and stats["documents_from"][split] == "none: whole split is one document"
+    assert sum("no -DOCSTART- lines" in w for w in stats["warnings"]) == 3
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """Paired bootstrap over documents, Holm's correction, and the significance table."""
 
+import logging
 import math
 
 import numpy as np
@@ -149,3 +150,39 @@ def test_significance_refuses_missing_predictions_and_different_test_sets(tmp_pa
         significance(results, [a[1]])
     with pytest.raises(UserError, match="different test sets"):
         significance(results, [a[1], b[1]])
+
+
+def test_significance_marks_comparisons_on_too_few_test_documents(tmp_path, caplog):
+    from mtlner.bootstrap import MIN_DOCUMENTS
+    from mtlner.tables import build_tables, to_markdown
+
+    many, one = MIN_DOCUMENTS, 1  # t1: enough documents; t2: a corpus without -DOCSTART- (one document)
+    jobs = [
+        _job(tmp_path, "stl", "t1", 0.0, 1, [("BIO", "OOO")] * many),
+        _job(tmp_path, "mtl", "t1", 0.0, 1, [("BIO", "BIO")] * many),
+        _job(tmp_path, "stl", "t2", 0.0, 1, [("BIOBIOBIO", "OOOBIOOOO")] * one),
+        _job(tmp_path, "mtl", "t2", 0.0, 1, [("BIOBIOBIO", "BIOBIOBIO")] * one),
+    ]
+    with caplog.at_level(logging.WARNING):
+        table = significance(pd.DataFrame([row for row, _ in jobs]), [path for _, path in jobs], rounds=1000)
+    notes = table.set_index("task")["note"]
+    assert notes["t1"] == ""
+    assert notes["t2"].startswith("UNRELIABLE: 1 test document (< 20)") and "documents key" in notes["t2"]
+    assert "task t2 has 1 test document(s)" in caplog.text and "task t1" not in caplog.text
+    # the note reaches the significance table itself (CSV and Markdown)
+    corpus = pd.DataFrame({"task": ["t1", "t2"], "entity": ["gene", "gene"], "dataset": ["D1", "D2"]})
+    sig = build_tables(pd.DataFrame(), corpus, names=["significance"], significance=table)["significance"]
+    assert sig.columns[-1] == "note" and "UNRELIABLE" in to_markdown(sig)
+
+
+def test_prediction_files_keep_tokens_with_line_separator_characters(tmp_path):
+    """mtlner.corpus keeps NEL, U+2028 and form feeds inside a token; the readers of the
+    predictions written from it must not end a line there."""
+    from mtlner.analysis import read_tagged
+    from mtlner.train import write_predictions
+
+    path = tmp_path / "p.tsv"
+    words = ["IL\x852", "a\u2028b", "c\x0cd"]
+    write_predictions(path, [("d1", words, ["B", "O", "B"])], [("d1", words, ["B", "O", "O"])])
+    assert read_tagged(path) == [(words, ["B", "O", "B"], ["B", "O", "O"])]
+    assert read_predictions(path) == [([["B", "O", "B"]], [["B", "O", "O"]])]

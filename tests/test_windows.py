@@ -74,6 +74,34 @@ def test_mention_longer_than_window_is_a_clear_error(tokenizer):
         build_windows(docs, tokenizer, max_length=8, source="train.tsv")
 
 
+def test_mention_longer_than_window_names_the_users_file_and_line(tokenizer, tmp_path):
+    from conftest import conll, write
+
+    from mtlner.cli import main
+    from mtlner.corpus import attach_origins, read_conll
+
+    raw = tmp_path / "my corpus"
+    text = "\n\n\n" + conll("short/B-X one/O", "a/B-X very/I-X long/I-X protein/I-X name/I-X with/I-X words/I-X")
+    for split in ("train", "dev", "test"):
+        write(raw / f"{split}.tsv", text)
+    out = tmp_path / "prepared"
+    assert main(["prepare", "--task", "t", "--entity", "x", "--input-dir", str(raw), "--out-dir", str(out)]) == 0
+    docs, _ = read_conll(out / "train.tsv")
+    assert attach_origins(docs, out / "stats.json", "train")
+    with pytest.raises(UserError) as err:
+        build_windows(docs, tokenizer, max_length=8, source=str(out / "train.tsv"))
+    # line 7 of the user's file (three blank lines, a two-token sentence, a blank line); line 6 of the prepared one
+    assert str(err.value).startswith(
+        f"{(raw / 'train.tsv').resolve()}:7 (prepared as {out / 'train.tsv'}, sentence at line 6)"
+    )
+    # a corpus prepared before the map existed: the prepared file and line, as before
+    (out / "stats.json").write_text('{"task": "t"}')
+    docs, _ = read_conll(out / "train.tsv")
+    assert not attach_origins(docs, out / "stats.json", "train")
+    with pytest.raises(UserError, match=r"^\S*prepared/train.tsv, sentence at line 6: a mention longer"):
+        build_windows(docs, tokenizer, max_length=8, source=str(out / "train.tsv"))
+
+
 def test_last_subword_carries_the_word_label(tokenizer):
     docs = [_doc(("cyclooxygenase-2 expression", "B O"))]
     (window,) = build_windows(docs, tokenizer, max_length=64)
@@ -120,3 +148,18 @@ def test_a_damaged_window_cache_is_a_clear_error_saying_how_to_rebuild(tmp_path,
     with pytest.raises(UserError, match=f"window cache {re.escape(str(path))} is damaged") as err:
         load_windows(path)
     assert f"--forcerun {path}" in str(err.value.hint)
+
+
+def test_words_holding_unicode_spaces_or_separators_stay_one_word(tokenizer, tmp_path):
+    """mtlner.corpus keeps "10\u00a0mg" or "a\u2028b" as one token; each is one word of its window."""
+    from conftest import write
+
+    from mtlner.corpus import read_conll
+
+    words = ["10\u00a0mg", "a\u2028b", "c\x85d", "\u00a0", "e\x0cf", "aspirin"]
+    path = write(tmp_path / "t.tsv", "".join(f"{w}\tO\n" for w in words[:-1]) + "aspirin\tB-Chemical\n")
+    docs, _ = read_conll(path)
+    assert docs[0].sentences[0].tokens == words
+    windows = build_windows(docs, tokenizer, max_length=64)
+    _check_invariants(windows, docs, tokenizer, 64)
+    assert windows[0].words == words

@@ -303,3 +303,37 @@ def test_tiny_workflow_with_two_tasks_of_one_type_builds_the_cross_corpus_table(
     assert (
         "Cross-corpus transfer, for every STL, MTL" in html and "Cross-corpus transfer within one entity type" in html
     )
+
+
+def test_a_documents_key_changes_only_that_corpus_prepare_command(tmp_path):
+    """documents: {by: blank_lines | sentences} reaches prepare as --documents; every other
+    prepare command stays byte for byte what it was (no rerun of existing results)."""
+
+    def prepare_commands(config):
+        out = snakemake(tmp_path, "-n", "-p", config=config, quiet=False).stdout
+        return {
+            re.search(r"--task (\S+)", line).group(1): line.strip()
+            for line in out.splitlines()
+            if " prepare --task " in line
+        }, job_counts(out)
+
+    target = {"gene_demo_b": {"entity": "gene"}}
+    before, _ = prepare_commands(tiny_config(tmp_path, cross_corpus_targets=target))
+    assert before and not any("--documents" in c for c in before.values())
+    tasks = {
+        "gene_demo_a": {"entity": "gene", "dataset": "DemoGeneA", "documents": {"by": "blank_lines", "n": 2}},
+        "species_demo": {"entity": "species", "dataset": "DemoSpecies", "documents": {"by": "docstart"}},
+    }
+    target = {"gene_demo_b": {"entity": "gene", "documents": {"by": "sentences", "n": 5}}}
+    config = tiny_config(tmp_path, tasks=tasks, cross_corpus_targets=target)
+    after, counts = prepare_commands(config)
+    assert "--documents blank_lines:2 " in after["gene_demo_a"]
+    assert "--splits test" in after["gene_demo_b"] and "--documents sentences:5 " in after["gene_demo_b"]
+    assert after["species_demo"] == before["species_demo"]  # by: docstart is the default: no change
+    assert counts["prepare_corpus_documents"] == 1 and counts["prepare_target_documents"] == 1
+    snakemake(tmp_path, "results/corpora/gene_demo_a/stats.json", config=config)
+    stats = json.loads((tmp_path / "results/corpora/gene_demo_a/stats.json").read_text())
+    assert stats["documents_from"] == {"train": "blank_lines:2", "dev": "blank_lines:2", "test": "blank_lines:2"}
+    bad = tiny_config(tmp_path, tasks={"gene_demo_a": {"entity": "gene", "documents": {"by": "blank_lines"}}})
+    proc = snakemake(tmp_path, "-n", config=bad, check=False)
+    assert proc.returncode != 0 and "tasks.gene_demo_a.documents" in proc.stdout + proc.stderr

@@ -65,7 +65,7 @@ def read_tagged(path: str | Path) -> list[tuple[list[str], list[str], list[str]]
     """A predictions file as (tokens, gold tags, predicted tags) per sentence."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): a token may hold NEL, U+2028
     except OSError as err:
         raise UserError(f"cannot read predictions {path}: {err}", hint="rerun the training job that wrote it") from err
     sentences, current = [], ([], [], [])

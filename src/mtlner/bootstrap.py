@@ -9,12 +9,15 @@ Comparisons (one row each in ``significance.csv``):
 - ``stl_from_mtl_vs_stl``: STL fine-tuned from MTL-without-the-type against plain STL, per level.
 
 A family for Holm's correction is one (comparison, kind, ablation level): all its tasks.
+A comparison on fewer than ``MIN_DOCUMENTS`` test documents keeps its p-value, but its
+``note`` column says it is unreliable, and a warning goes to stderr (the tables job's log).
 Predictions are read from ``<job>/predictions/<task>.test.tsv`` beside each ``metrics.json``
 named in the collected results' ``source`` column; the caller passes those files explicitly.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +26,25 @@ import pandas as pd
 from .errors import UserError
 from .stats import document_counts, holm, paired_bootstrap
 
+log = logging.getLogger(__name__)
+
 COLUMNS = [
     "comparison", "kind", "without", "task", "ablation", "baseline", "f1_a", "f1_b", "delta",
-    "ci_low", "ci_high", "p", "p_holm", "documents", "seeds", "rounds",
+    "ci_low", "ci_high", "p", "p_holm", "documents", "seeds", "rounds", "note",
 ]  # fmt: skip
+# below this many test documents a resample of documents is too coarse for its interval and
+# p-value to mean much (one document, as in a corpus without -DOCSTART- lines: none at all)
+MIN_DOCUMENTS = 20
+
+
+def few_documents_note(documents: int) -> str:
+    """The significance table's note for a comparison on too few test documents ("" if enough)."""
+    if documents >= MIN_DOCUMENTS:
+        return ""
+    return (
+        f"UNRELIABLE: {documents} test document{'s' * (documents != 1)} (< {MIN_DOCUMENTS}) to resample; "
+        "give the corpus document boundaries (-DOCSTART- lines or the task's documents key, docs/new-corpus.md)"
+    )
 
 
 def prediction_path(metrics_source: str | Path, task: str) -> Path:
@@ -121,7 +139,18 @@ def significance(results: pd.DataFrame, predictions, rounds: int = 1000, seed: i
                     **result,
                 }
             )
-    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "p_holm"])
+    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_holm", "note")])
+    frame["note"] = [few_documents_note(int(n)) for n in frame["documents"]]
+    for task, documents in sorted(set(zip(frame["task"], frame["documents"]))):
+        if documents < MIN_DOCUMENTS:
+            log.warning(
+                "significance: task %s has %d test document(s) (fewer than %d): its bootstrap p-values and "
+                "intervals are not reliable (note column of the significance table); give its corpus "
+                "document boundaries (docs/new-corpus.md)",
+                task,
+                documents,
+                MIN_DOCUMENTS,
+            )
     frame["p_holm"] = np.nan
     for _, index in frame.groupby(["comparison", "kind", "ablation"]).groups.items():
         frame.loc[index, "p_holm"] = holm(frame.loc[index, "p"].to_numpy())

@@ -37,7 +37,16 @@ log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from .corpus import SPLITS, read_conll, split_stats, write_conll
+    from .corpus import (
+        SPLITS,
+        Boundaries,
+        check_mentions,
+        check_same_type,
+        read_conll,
+        source_lines,
+        split_stats,
+        write_conll,
+    )
 
     stats = {
         "task": args.task,
@@ -47,14 +56,29 @@ def _prepare(args) -> None:
         "warnings": [],
     }
     limits = _document_limits(args.max_documents)
-    for split in _splits(args.splits, SPLITS):
-        docs, report = read_conll(Path(args.input_dir) / f"{split}.tsv")
+    bounds = Boundaries.parse(args.documents)
+    read = {}
+    for split in _splits(args.splits, SPLITS):  # every split read (and checked) before any is written
+        read[split] = read_conll(Path(args.input_dir) / f"{split}.tsv", bounds)
+    check_same_type([report for _, report in read.values()])
+    for split, (docs, report) in read.items():
+        path = Path(args.input_dir) / f"{split}.tsv"
         if split in limits:
             # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
             stats.setdefault("documents_before_limit", {})[split] = len(docs)
             docs = docs[: limits[split]]
         stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
+        stats.setdefault("documents_from", {})[split] = report.documents_from
+        warning = check_mentions(
+            split, path, stats["splits"][split]["mentions"], len(docs) if split in limits else None
+        )
+        if warning:
+            log.warning(warning)
+            report.warnings.append(warning)
         stats["warnings"] += report.warnings
+        # the user's file and line of every sentence, in the prepared file's order, so errors
+        # found later (a mention longer than a window) can name the line the user can edit
+        stats.setdefault("source", {})[split] = {"file": str(path.resolve()), "lines": source_lines(docs)}
         write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
     write_json(Path(args.out_dir) / "stats.json", stats)
 
@@ -76,7 +100,7 @@ def _document_limits(specs: list[str] | None) -> dict[str, int]:
 
 
 def _windows(args) -> None:
-    from .corpus import SPLITS, read_conll
+    from .corpus import SPLITS, attach_origins, read_conll
     from .model import load_tokenizer
     from .windows import build_windows, save_windows, window_stats
 
@@ -87,6 +111,7 @@ def _windows(args) -> None:
     for split in _splits(args.splits, SPLITS):
         path = Path(args.corpus_dir) / f"{split}.tsv"
         docs, _ = read_conll(path)
+        attach_origins(docs, Path(args.corpus_dir) / "stats.json", split)
         windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
         save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
         summary[split] = window_stats(windows)
@@ -343,6 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["train", "dev", "test"],
         help="splits to read (default all; test for an evaluation-only target)",
+    )
+    p.add_argument(
+        "--documents",
+        metavar="docstart|blank_lines:N|sentences:N",
+        help="where documents start (config tasks.<name>.documents): at -DOCSTART- lines (default), also at "
+        "N consecutive blank lines, or every N sentences",
     )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(run=_prepare)

@@ -355,10 +355,12 @@ def drop(
         before = sum(len(d.sentences) for d in docs)
         by_eval: Counter = Counter()
         kept_docs, dropped_mentions = [], 0
+        keep_index: list[bool] = []  # per training sentence, for stats.json's source line map
         for doc in docs:
             kept = []
             for sentence in doc.sentences:
                 where = evaluated.get(sentence_key(sentence.tokens))
+                keep_index.append(not where)
                 if where:
                     by_eval.update(where)
                     dropped_mentions += sum(tag == "B" for tag in sentence.tags)
@@ -385,6 +387,9 @@ def drop(
         source_types = stats["splits"]["train"].get("source_types", {})
         stats["splits"]["train"] = split_stats(kept_docs) | {"source_types": source_types}
         stats["drop_leaks"] = block
+        source = stats.get("source", {}).get("train")
+        if source and len(lines := source["lines"].split(",")) == len(keep_index):
+            source["lines"] = ",".join(n for n, keep in zip(lines, keep_index) if keep)
         write_json(out / "stats.json", stats)
         if block["dropped_sentences"]:
             log.warning(

@@ -52,7 +52,7 @@ def read_predictions(path: str | Path) -> list[tuple[list[list[str]], list[list[
     between documents) into one ``(gold sentences, predicted sentences)`` pair per document."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): a token may hold NEL, U+2028
     except OSError as err:
         raise UserError(f"cannot read predictions {path}: {err}", hint="rerun the training job that wrote it") from err
     docs: list[tuple[list[list[str]], list[list[str]]]] = []

@@ -256,7 +256,9 @@ def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
         "p_holm",
         "documents",
         "seeds",
+        "note",
     ]
+    columns = [c for c in columns if c in significance]  # note: frames from before it existed lack it
     named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
     order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
     named = named.assign(_order=named["comparison"].map(order)).sort_values(
@@ -381,7 +383,8 @@ TITLES = {
     "documents, MTL vs STL (p_vs_stl_holm: Holm-corrected across tasks)",
     "significance": "Significance: paired bootstrap over test documents of entity-level test F1, A (kind, ablation) minus B "
     "(baseline); 95% bootstrap interval of the difference; p two-sided, p_holm Holm-corrected across the tasks of each "
-    "(comparison, kind, ablation); several seeds: difference of seed means, documents drawn once per round for all seeds",
+    "(comparison, kind, ablation); several seeds: difference of seed means, documents drawn once per round for all seeds; note: UNRELIABLE where the "
+    "test split has fewer than 20 documents to resample",
     "metric_levels": "Test F1 (no data removed) at the three metric levels: word (the paper's: B and I merged, last "
     "subword), word_strict (B and I must match), entity (strict span match)",
     "recipes": "Recipes: the configured one (STL jobs; the paper's by default: packed windows, loss on every subword, "

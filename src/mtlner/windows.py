@@ -147,6 +147,8 @@ def build_windows(
 
         for sent, words in zip(doc.sentences, doc_words):
             where = f"{source}, sentence at line {sent.line}" if sent.line else source
+            if sent.origin:  # the user's own file and line, from prepare's map
+                where = f"{sent.origin} (prepared as {where})"
             for chunk in _chunk_long_sentence(words, budget, where):
                 chunk_size = sum(len(w.pieces) for w in chunk)
                 if size + chunk_size > budget or windowing == "sentence":

@@ -10,7 +10,8 @@ from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
 
-from mtlner.corpus import normalise_entity_type, normalise_entity_types
+from mtlner.corpus import Boundaries, normalise_entity_type, normalise_entity_types
+from mtlner.errors import UserError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -199,6 +200,28 @@ _CUT_TARGETS = [t for t, spec in TARGETS.items() if spec.get("max_documents")]
 _WHOLE_TARGETS = [t for t in TARGETS if t not in _CUT_TARGETS]
 WHOLE_TARGET = "|".join(re.escape(t) for t in _WHOLE_TARGETS) or "(?!x)x"
 CUT_TARGET = "|".join(re.escape(t) for t in _CUT_TARGETS) or "(?!x)x"
+
+
+def _documents(key, spec):
+    """A task's or target's documents key as prepare's --documents value; None where it is
+    absent or docstart (the default), so that those corpora keep their prepare commands."""
+    given = spec.get("documents")
+    if not given:
+        return None
+    try:
+        bounds = Boundaries.parse(given["by"] if given["by"] == "docstart" else f"{given['by']}:{given.get('n', '')}")
+    except UserError as err:
+        raise WorkflowError(f"config {key}.documents: {err}") from None
+    return None if bounds.by == "docstart" else str(bounds)
+
+
+# Corpora with documents: {by: blank_lines | sentences} are prepared by the *_documents rules
+# (ruleorder in corpus.smk): every other prepare command stays as it was, so no existing
+# results/ folder reruns (Snakemake's code rerun trigger)
+DOCUMENTS = {t: d for t, spec in TASKS.items() if (d := _documents(f"tasks.{t}", spec))}
+TARGET_DOCUMENTS = {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
+DOCUMENTS_TASK = "|".join(re.escape(t) for t in DOCUMENTS) or "(?!x)x"
+DOCUMENTS_TARGET = "|".join(re.escape(t) for t in TARGET_DOCUMENTS) or "(?!x)x"
 
 
 def window_settings(windowing=None):

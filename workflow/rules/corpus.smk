@@ -78,6 +78,69 @@ rule prepare_target_cut:
         " --out-dir $(dirname {output.stats}) 2> {log}"
 
 
+# a corpus with documents: {by: blank_lines | sentences} (config, docs/new-corpus.md): its own
+# rules, chosen over the two above, so that the others' commands and jobs stay as they were
+ruleorder: prepare_corpus_documents > prepare_corpus
+ruleorder: prepare_target_documents > prepare_target_cut > prepare_target
+
+
+rule prepare_corpus_documents:
+    """prepare_corpus for a task whose documents key gives its document boundaries."""
+    input:
+        unpack(raw_corpus),
+    output:
+        train=f"{prepared_dir()}/train.tsv",
+        dev=f"{prepared_dir()}/dev.tsv",
+        test=f"{prepared_dir()}/test.tsv",
+        stats=f"{prepared_dir()}/stats.json",
+    wildcard_constraints:
+        task=DOCUMENTS_TASK,
+    params:
+        py=LAUNCHER,
+        entity=lambda w: TASKS[w.task]["entity"],
+        dataset=lambda w: TASKS[w.task].get("dataset", w.task),
+        input_dir=lambda w, input: Path(input.train).parent,
+        limits=lambda w: " ".join(f"{split}={n}" for split, n in sorted(TASKS[w.task].get("max_documents", {}).items())),
+        documents=lambda w: DOCUMENTS[w.task],
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/prepare_corpus/{task}.log",
+    shell:
+        "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --max-documents {params.limits} --documents {params.documents}"
+        " --out-dir $(dirname {output.stats}) 2> {log}"
+
+
+rule prepare_target_documents:
+    """prepare_target (and prepare_target_cut) for a target whose documents key gives its
+    document boundaries."""
+    input:
+        unpack(raw_target),
+    output:
+        test=f"{corpus_dir('{target}')}/test.tsv",
+        stats=f"{corpus_dir('{target}')}/stats.json",
+    wildcard_constraints:
+        target=DOCUMENTS_TARGET,
+    params:
+        py=LAUNCHER,
+        entity=lambda w: TARGETS[w.target]["entity"],
+        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
+        input_dir=lambda w, input: Path(input.test).parent,
+        limits=lambda w: " ".join(
+            f"{split}={n}" for split, n in sorted(TARGETS[w.target].get("max_documents", {}).items())
+        ),
+        documents=lambda w: TARGET_DOCUMENTS[w.target],
+    conda:
+        "../../envs/mtlner.yaml"
+    log:
+        "results/logs/prepare_target/{target}.log",
+    shell:
+        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits} --documents {params.documents}"
+        " --out-dir $(dirname {output.stats}) 2> {log}"
+
+
 if DROP_LEAKS:
 
     rule drop_leaks:
