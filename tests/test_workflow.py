@@ -143,6 +143,12 @@ def test_config_paths_are_relative_to_the_config_file_outside_the_repo_and_with_
     assert " --input-dir corpora/gene_demo_a " in _command(out.stdout, "prepare")
 
 
+def test_the_default_config_from_another_folder_reads_the_checkouts_paper_tables(tmp_path):
+    # config.yaml's paper_dir (resources/paper) is relative to config.yaml, not to the run folder
+    out = snakemake(tmp_path, "-n", "-p", "tables", quiet=False).stdout
+    assert f" --paper-dir {ROOT / 'resources' / 'paper'} " in _command(out, "tables")
+
+
 def test_a_missing_paper_dir_is_named_at_load(tmp_path):
     config = tiny_config(tmp_path, paper_dir="../no paper")
     proc = snakemake(tmp_path / "run", "-n", config=config, check=False)
