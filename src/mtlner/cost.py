@@ -11,7 +11,8 @@ window statistics (``results/windows/<key>/<task>/stats.json``: subwords per spl
   training and evaluation throughput measured in this run (subwords per second, STL jobs with no
   data removed). A task's training subwords come from its windows when it ran, else from the
   paper's Table 1 (training mentions times the subwords per mention measured here): those rows
-  say ``estimated``.
+  say ``estimated``. A task neither way sized is not priced, and the total row says which and
+  why; with none sized (own corpora, ``paper_dir: ""``) that row is the whole table.
 
 The throughput is this run's device and encoder: a projection for another encoder or device
 needs a run there (or ``--scale``, e.g. the ratio of parameter counts, which the table labels).
