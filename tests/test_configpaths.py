@@ -84,6 +84,9 @@ def test_a_missing_path_names_the_key_the_file_and_the_resolved_path(layout):
     assert str(layout / "paper") in message and "does not exist" in message
     with pytest.raises(UserError, match="set by --config"):
         resolve_config_paths({"corpora_dir": "gone"}, [], {"corpora_dir": "gone"}, layout / "repo", layout / "run")
+    (layout / "run/a file").write_text("")
+    with pytest.raises(UserError, match="corpora_dir.*and that is not a folder"):
+        resolve_config_paths({"corpora_dir": "a file"}, [], {"corpora_dir": "a file"}, layout / "repo", layout / "run")
     registry = {"huner_registry": "nothing.yaml"}
     with pytest.raises(UserError, match="huner_registry.*that file does not exist"):
         resolve_config_paths(registry, [], {}, layout / "repo", layout / "run")

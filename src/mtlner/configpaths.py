@@ -127,8 +127,9 @@ def resolve_config_paths(
         exists = os.path.isfile(absolute) if kind == "file" else os.path.isdir(absolute)
         if not exists and name not in unused:
             what = "file" if kind == "file" else "folder"
+            problem = f"that {what} does not exist" if not os.path.exists(absolute) else f"that is not a {what}"
             raise UserError(
-                f"config key {name}: {value!r} ({where}) is {os.path.normpath(absolute)}, and that {what} does not exist",
+                f"config key {name}: {value!r} ({where}) is {os.path.normpath(absolute)}, and {problem}",
                 hint=f"fix the path; {RULE}",
             )
         if kind == "url":
