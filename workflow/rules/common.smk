@@ -19,7 +19,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 
 def _resolve_config_paths():
-    """One rule for every path key (mtlner.configpaths): relative to the config file that sets
+    """Every path key resolved one way (mtlner.configpaths), relative to the config file that sets
     it, a --config value to the working directory, a default to this checkout."""
     cli_files = [str(f) for f in workflow.config_settings.configfiles]
     # files the Snakefile loaded (configfile:) first: the command line's win over them
