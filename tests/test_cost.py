@@ -69,7 +69,10 @@ def test_projection_labels_tasks_sized_from_the_papers_table(tmp_path):
     rows = out.set_index("task")
     assert rows.loc["a", "source"] == "measured" and rows.loc["species_s800", "source"] == "estimated"
     assert rows.loc["species_s800", "train_subwords"] == 500
+    # a task with no size (not run here, not in the paper's table) is not priced as a row of
+    # its own, and the total row says so
     assert "nope" not in rows.index
+    assert "1 not priced (nope): not run here, and not in the paper's Table 1" in rows.loc["all", "source"]
     # 1 epoch, one level: STL, MTL and STL-from-MTL each train 1500 subwords at 100/s; MTL
     # without gene trains 500, without species 1000; dev 250 subwords at 100/s per job kind
     total = rows.loc["all"]
@@ -103,3 +106,44 @@ def test_cli_writes_both_tables(tmp_path):
     assert (tmp_path / "t/cost.md").read_text().startswith("# Cost of this run")
     projected = pd.read_csv(tmp_path / "t/cost_projection.csv")
     assert projected.iloc[-1]["task"] == "all" and projected.iloc[-1]["hours_total"] > 0
+
+
+def test_projection_with_nothing_to_price_says_why_instead_of_failing(tmp_path):
+    # own corpora, paper_dir "": none of the grid's tasks ran here and no table sizes them
+    jobs = job_costs([_metrics(tmp_path / "1.json", "stl", ["a"])], STATS)
+    grid = {"cellline_cll": {"entity": "cell_line"}, "gene_bc2gm": {"entity": "gene"}}
+    out = projection(jobs, STATS, grid, None, epochs=1, ablations=[0.0])
+    assert list(out["task"]) == ["all"]
+    row = out.iloc[0]
+    assert row["source"] == "2 not priced (cellline_cll, gene_bc2gm): not run here, and no paper_dir to size it from"
+    assert pd.isna(row["hours_total"]) and pd.isna(row["hours_stl"])
+    # with the paper's table but no training mentions measured here, nothing scales its counts
+    paper = pd.DataFrame({"entity": ["gene"], "dataset": ["GENE_BC2GM"], "total_train": [50], "total_dev": [5]})
+    out = projection(jobs, STATS, grid, paper, epochs=1, ablations=[0.0])
+    assert list(out["task"]) == ["all"] and "no training mentions measured here" in out.iloc[0]["source"]
+
+
+def test_cli_without_paper_dir_writes_an_unpriced_projection(tmp_path):
+    metrics = _metrics(tmp_path / "stl/a/metrics.json", "stl", ["a"])
+    window = tmp_path / "windows/a/stats.json"
+    window.parent.mkdir(parents=True)
+    window.write_text(json.dumps(STATS["a"]))
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("tasks: {other: {entity: gene}}\n")
+    args = ["cost", "--metrics", str(metrics), "--window-stats", str(window), "--grid-config", str(grid)]
+    assert main([*args, "--out-dir", str(tmp_path / "t")]) == 0
+    projected = pd.read_csv(tmp_path / "t/cost_projection.csv")
+    assert list(projected["task"]) == ["all"] and "not priced (other)" in projected.iloc[0]["source"]
+    assert "not priced (other)" in (tmp_path / "t/cost_projection.md").read_text()
+
+
+def test_cli_names_a_paper_dir_without_table1(tmp_path, capsys):
+    metrics = _metrics(tmp_path / "stl/a/metrics.json", "stl", ["a"])
+    window = tmp_path / "windows/a/stats.json"
+    window.parent.mkdir(parents=True)
+    window.write_text(json.dumps(STATS["a"]))
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("tasks: {a: {entity: gene}}\n")
+    args = ["cost", "--metrics", str(metrics), "--window-stats", str(window), "--grid-config", str(grid)]
+    assert main([*args, "--paper-dir", str(tmp_path / "empty"), "--out-dir", str(tmp_path / "t")]) != 0
+    assert str(tmp_path / "empty" / "table1_mentions.csv") in capsys.readouterr().err

@@ -1,7 +1,10 @@
 """The Snakemake workflow itself: dry runs of the paper grid, a tiny real run, reruns."""
 
 import json
+import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,9 +75,8 @@ def test_dry_run_of_the_paper_grid_lists_every_job(tmp_path):
 
 def test_default_config_is_the_paper_grid_and_configfile_replaces_it(tmp_path):
     config = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
-    config["corpora_dir"] = str(ROOT / config["corpora_dir"])
-    (tmp_path / "demo.yaml").write_text(yaml.safe_dump(config))
-    demo = snakemake(tmp_path, "-n", config=tmp_path / "demo.yaml")
+    # run in another folder: the demo's paths are relative to config/ (README, Configuration)
+    demo = snakemake(tmp_path, "-n", config=ROOT / "config" / "demo.yaml")
     counts = job_counts(demo.stdout)
     # the demo's own tasks only, not merged with the paper's 22
     assert counts["train_stl"] == len(config["tasks"]) * len(config["ablation_levels"]) * len(config["seeds"])
@@ -99,10 +101,81 @@ def test_config_errors_name_the_key(tmp_path, override, message):
 
 
 def test_missing_corpus_folder_is_named(tmp_path):
-    config = tiny_config(tmp_path, corpora_dir=str(tmp_path / "nowhere"))
+    config = tiny_config(tmp_path, corpora_dir="nowhere")
     proc = snakemake(tmp_path, "-n", config=config, check=False)
     assert proc.returncode != 0
-    assert str(tmp_path / "nowhere" / "gene_demo_a" / "train.tsv") in proc.stdout + proc.stderr
+    err = proc.stdout + proc.stderr
+    assert f"config key corpora_dir: 'nowhere' (set in {config}, relative to its folder)" in err
+    assert f"is {tmp_path / 'nowhere'}, and that folder does not exist" in err and "Traceback" not in err
+    # the folder exists but holds no such task: the missing file is named
+    (tmp_path / "empty").mkdir()
+    proc = snakemake(tmp_path, "-n", config=tiny_config(tmp_path, corpora_dir="empty"), check=False)
+    assert proc.returncode != 0
+    assert "empty/gene_demo_a/train.tsv" in proc.stdout + proc.stderr  # inside the run folder: relative
+
+
+def _commands(output: str) -> list[str]:
+    return [line for line in output.splitlines() if " -m mtlner." in line]
+
+
+def _command(output: str, subcommand: str) -> str:
+    (line,) = [c for c in _commands(output) if f" -m mtlner.cli {subcommand} " in c][:1]
+    return line
+
+
+def test_config_paths_are_relative_to_the_config_file_outside_the_repo_and_with_spaces(tmp_path):
+    configs, run = tmp_path / "my configs", tmp_path / "run dir"
+    shutil.copytree(DEMO_CORPORA, configs / "my corpora")
+    config = tiny_config(tmp_path, corpora_dir="my corpora")
+    del_paper = yaml.safe_load(config.read_text())
+    del del_paper["paper_dir"]  # the default: resources/paper of the checkout
+    (configs / "config.yaml").write_text(yaml.safe_dump(del_paper))
+    out = snakemake(run, "-n", "-p", "-F", config=configs / "config.yaml", quiet=False).stdout
+    corpus = shlex.quote(str(configs / "my corpora" / "gene_demo_a"))
+    assert f" --input-dir {corpus} " in _command(out, "prepare")
+    assert f" --paper-dir {shlex.quote(str(ROOT / 'resources' / 'paper'))} " in _command(out, "tables")
+    assert f" --grid-config {shlex.quote(str(ROOT / 'config.yaml'))} " in _command(out, "cost")
+    # --config values are relative to the working directory (the --directory folder)
+    shutil.copytree(DEMO_CORPORA, run / "corpora")
+    out = snakemake(
+        run, "-n", "-p", "-F", "--config", "corpora_dir=corpora", config=configs / "config.yaml", quiet=False
+    )
+    assert " --input-dir corpora/gene_demo_a " in _command(out.stdout, "prepare")
+
+
+def test_the_default_config_from_another_folder_reads_the_checkouts_paper_tables(tmp_path):
+    # config.yaml's paper_dir (resources/paper) is relative to config.yaml, not to the run folder
+    out = snakemake(tmp_path, "-n", "-p", "tables", quiet=False).stdout
+    assert f" --paper-dir {ROOT / 'resources' / 'paper'} " in _command(out, "tables")
+
+
+def test_a_missing_paper_dir_is_named_at_load(tmp_path):
+    config = tiny_config(tmp_path, paper_dir="../no paper")
+    proc = snakemake(tmp_path / "run", "-n", config=config, check=False)
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert f"config key paper_dir: '../no paper' (set in {config}, relative to its folder)" in err
+    assert str(tmp_path.parent / "no paper") in err
+
+
+def test_a_python_whose_path_holds_a_space_is_quoted_in_every_command(tmp_path):
+    """A venv in a folder with a space: every job command starts with the quoted interpreter."""
+    venv = tmp_path / "my venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    # the same packages through PYTHONPATH (this venv has none of its own)
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *site])}
+    cmd = [str(venv / "bin" / "python"), "-m", "snakemake", "-n", "-p", "-F", "-s", str(ROOT / "Snakefile")]
+    cmd += ["-d", str(tmp_path / "run"), "--cores", "2", "--configfile", str(tiny_config(tmp_path))]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    commands = _commands(proc.stdout)
+    assert len(commands) > 10
+    quoted = shlex.quote(str(venv / "bin" / "python"))
+    assert quoted != str(venv / "bin" / "python")
+    for line in commands:
+        assert line.split("Shell command: ")[-1].strip().startswith(f"{quoted} -m mtlner."), line
 
 
 @pytest.mark.slow

@@ -275,7 +275,15 @@ def _cost(args) -> None:
             stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
     jobs = job_costs(args.metrics, stats)
     grid = yaml.safe_load(Path(args.grid_config).read_text())
-    paper = pd.read_csv(Path(args.paper_dir) / "table1_mentions.csv") if args.paper_dir else None
+    paper = None
+    if args.paper_dir:
+        table1 = Path(args.paper_dir) / "table1_mentions.csv"
+        try:
+            paper = pd.read_csv(table1)
+        except (OSError, ValueError) as err:
+            raise UserError(
+                f"cannot read the paper's Table 1 {table1}: {err}", hint="set paper_dir to resources/paper or to ''"
+            ) from err
     epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
     levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
     tables = {

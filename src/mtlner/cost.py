@@ -11,7 +11,8 @@ window statistics (``results/windows/<key>/<task>/stats.json``: subwords per spl
   training and evaluation throughput measured in this run (subwords per second, STL jobs with no
   data removed). A task's training subwords come from its windows when it ran, else from the
   paper's Table 1 (training mentions times the subwords per mention measured here): those rows
-  say ``estimated``.
+  say ``estimated``. A task neither way sized is not priced, and the total row says which and
+  why; with none sized (own corpora, ``paper_dir: ""``) that row is the whole table.
 
 The throughput is this run's device and encoder: a projection for another encoder or device
 needs a run there (or ``--scale``, e.g. the ratio of parameter counts, which the table labels).
@@ -130,6 +131,14 @@ def grid_subwords(tasks: dict[str, dict], ablations: list[float]) -> dict[str, f
     }  # fmt: skip
 
 
+def _unpriced_notes(unpriced: dict[str, str]) -> list[str]:
+    """'N not priced (a, b): why' per reason, for the projection's total row."""
+    by_reason: dict[str, list[str]] = {}
+    for task, why in unpriced.items():
+        by_reason.setdefault(why, []).append(task)
+    return [f"{len(tasks)} not priced ({', '.join(tasks)}): {why}" for why, tasks in by_reason.items()]
+
+
 def projection(
     jobs: pd.DataFrame,
     window_stats: dict[str, dict],
@@ -148,7 +157,7 @@ def projection(
         mentions = stats.get("train_mentions")
         if mentions:
             per_mention.append(stats["train"]["subwords"] / mentions)
-    rows, sizes = [], {}
+    rows, sizes, unpriced = [], {}, {}
     for task, spec in grid_tasks.items():
         if task in measured:
             stats = measured[task]
@@ -159,13 +168,18 @@ def projection(
             }
             source = "measured"
         else:
-            if paper_table1 is None or not per_mention:
+            if paper_table1 is None:
+                unpriced[task] = "not run here, and no paper_dir to size it from"
+                continue
+            if not per_mention:
+                unpriced[task] = "not run here, and no training mentions measured here to scale the paper's counts"
                 continue
             dataset = str(spec.get("dataset", task)).upper()
             match = paper_table1[
                 (paper_table1["entity"] == spec["entity"]) & (paper_table1["dataset"].str.upper() == dataset)
             ]
             if match.empty:
+                unpriced[task] = "not run here, and not in the paper's Table 1"
                 continue
             ratio = sorted(per_mention)[len(per_mention) // 2]
             train = float(match["total_train"].iloc[0]) * ratio
@@ -173,11 +187,17 @@ def projection(
             sizes[task] = {"entity": spec["entity"], "train": train, "dev": dev}
             source = "estimated"
         rows.append({"task": task, "entity": spec["entity"], "train_subwords": sizes[task]["train"], "source": source})
+    kinds = ("stl", "mtl", "mtl_without", "stl_from_mtl")
     if not sizes:
-        raise UserError("no task could be sized for the projection", hint="run at least one task's windows")
+        # a line that says why, not a failure: the default target still finishes (own corpora,
+        # paper_dir "")
+        why = "; ".join(_unpriced_notes(unpriced)) or "not priced: the grid has no task"
+        total = {"task": "all", "entity": "", "train_subwords": float("nan"), "source": why}
+        total |= {f"hours_{k}": float("nan") for k in kinds} | {"hours_total": float("nan")}
+        return pd.DataFrame([total])
     grid = grid_subwords(sizes, ablations)
     hours = {}
-    for kind in ("stl", "mtl", "mtl_without", "stl_from_mtl"):
+    for kind in kinds:
         seconds = epochs * (
             grid[f"{kind}_train"] / rate["train"] * (1 + rate["checkpoint_overhead"])
             + grid[f"{kind}_dev"] / rate["dev"]
@@ -190,7 +210,7 @@ def projection(
         "task": "all",
         "entity": "",
         "train_subwords": summary["train_subwords"].sum(),
-        "source": f"{(summary['source'] == 'estimated').sum()} estimated",
+        "source": "; ".join([f"{(summary['source'] == 'estimated').sum()} estimated", *_unpriced_notes(unpriced)]),
     }
     total |= {f"hours_{k}": v for k, v in hours.items()}
     total["hours_total"] = sum(hours.values())

@@ -56,6 +56,7 @@ def all_tasks_config() -> dict:
 def test_dry_run_plans_download_split_and_convert_jobs_for_all_22_tasks(tmp_path):
     config = all_tasks_config()
     config["tasks"]["disease_local"] = {"entity": "disease", "dataset": "NCBI", "source": "local"}
+    config["corpora_dir"] = "."  # a local task's corpora_dir must exist (relative to the config file)
     result = run_snakemake(tmp_path, config, "huner_all", "-n")
     assert result.returncode == 0, result.stderr
     counts = dict(re.findall(r"^(huner_\w+)\s+(\d+)", result.stdout, re.MULTILINE))

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -10,10 +11,31 @@ from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
 
+from mtlner.configpaths import resolve_config_paths
 from mtlner.corpus import Boundaries, normalise_entity_type, normalise_entity_types
 from mtlner.errors import UserError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+
+def _resolve_config_paths():
+    """Every path key resolved one way (mtlner.configpaths), relative to the config file that sets
+    it, a --config value to the working directory, a default to this checkout."""
+    cli_files = [str(f) for f in workflow.config_settings.configfiles]
+    # files the Snakefile loaded (configfile:) first: the command line's win over them
+    files = [str(f) for f in workflow.configfiles if str(f) not in cli_files] + cli_files
+    sources = [
+        spec.get("source", "local") for spec in [*config["tasks"].values(), *config["cross_corpus_targets"].values()]
+    ]
+    unused = [] if "local" in sources else ["corpora_dir"]
+    checkout = Path(workflow.current_basedir).parents[1]  # workflow/rules -> the repository
+    try:
+        resolve_config_paths(config, files, dict(workflow.config_settings.config), checkout, Path.cwd(), unused)
+    except UserError as err:
+        raise WorkflowError(str(err)) from None
+
+
+_resolve_config_paths()
 
 TASKS = config["tasks"]
 # "Gene" on one task and "gene" on another are one entity type (else "MTL without gene" would
@@ -75,10 +97,11 @@ def _python_command(module="mtlner.cli"):
         from snakemake.settings.types import DeploymentMethod
 
         if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-            return f"PYTHONPATH={Path(workflow.basedir) / 'src'} python -m {module}"
+            return f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))} python -m {module}"
     except (ImportError, AttributeError):
         pass
-    return f"{sys.executable} -m {module}"
+    # quoted: a checkout or venv whose path holds a space (a plain path is left as it is)
+    return f"{shlex.quote(sys.executable)} -m {module}"
 
 
 PY = _python_command()
@@ -109,7 +132,7 @@ def start_fork_server():
     local = getattr(workflow, "local_exec", False) and not getattr(workflow, "remote_exec", False)
     if not (config["fork_server"] and local and sys.platform.startswith("linux")):
         return
-    if not PY.startswith(sys.executable):
+    if not PY.startswith(shlex.quote(sys.executable)):
         return
     from mtlner.forkserver import WorkflowServer
 

@@ -14,6 +14,7 @@
 # Manual downloads go to resources/huner/manual/<corpus>/<file name> (see docs/huner.md).
 
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -33,8 +34,8 @@ for _task in HUNER_TASKS:
 _HUNER_SPEC = _HUNER_REGISTRY["tasks"]
 # the same launcher as every rule (common.smk), for `python -m mtlner.huner`
 HUNER_LAUNCHER = Launcher(_python_command("mtlner.huner"))
-HUNER_OPTIONS = f"--registry {_HUNER_REGISTRY_PATH}" + (
-    f" --url-base {config['huner_url_base']}" if config.get("huner_url_base") else ""
+HUNER_OPTIONS = f"--registry {shlex.quote(_HUNER_REGISTRY_PATH)}" + (
+    f" --url-base {shlex.quote(config['huner_url_base'])}" if config.get("huner_url_base") else ""
 )
 _NETWORK = config["huner_download"]  # the schema's defaults applied
 HUNER_NETWORK = f"--timeout {_NETWORK['timeout']} --retries {_NETWORK['retries']} --backoff {_NETWORK['backoff']}"
@@ -120,5 +121,5 @@ rule huner_convert:
     log:
         "results/logs/huner/convert/{huner_task}.log",
     shell:
-        "{params.py} {params.options} convert --task {wildcards.huner_task} --data-dir {params.data}"
+        "{params.py} {params.options} convert --task {wildcards.huner_task} --data-dir {params.data:q}"
         " --split-dir resources/huner/splits --out-dir $(dirname {output.report}) {params.boundaries} 2> {log}"

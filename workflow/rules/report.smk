@@ -63,7 +63,7 @@ rule tables:
         [reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=("csv", "md"))],
     params:
         py=LAUNCHER,
-        paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
+        paper=f"--paper-dir {shlex.quote(PAPER_DIR)}" if PAPER_DIR else "",
         rounds=BOOTSTRAP_ROUNDS,
     conda:
         "../../envs/mtlner.yaml"
@@ -168,14 +168,14 @@ rule cost:
     params:
         py=LAUNCHER,
         grid=str(Path(workflow.basedir) / "config.yaml"),
-        paper=f"--paper-dir {PAPER_DIR}" if PAPER_DIR else "",
+        paper=f"--paper-dir {shlex.quote(PAPER_DIR)}" if PAPER_DIR else "",
     conda:
         "../../envs/mtlner.yaml"
     log:
         "results/logs/cost.log",
     shell:
         "{params.py} cost --metrics {input.metrics} --window-stats {input.windows} --corpus-stats {input.stats}"
-        " --grid-config {params.grid} {params.paper} --out-dir results/tables 2> {log}"
+        " --grid-config {params.grid:q} {params.paper} --out-dir results/tables 2> {log}"
 
 
 rule figures:

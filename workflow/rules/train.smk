@@ -100,7 +100,7 @@ use rule train_stl as train_stl_from_mtl with:
         kind="stl_from_mtl",
         init=lambda w, input: input.encoder,
         extra=lambda w: (
-            f"--without {w.entity} --tokenizer {ENCODER} --ablation {w.ablation}"
+            f"--without {w.entity} --tokenizer {shlex.quote(ENCODER)} --ablation {w.ablation}"
             f"{cross_test_args(cross_targets(w.task))}"
         ),
     log:
