@@ -485,3 +485,87 @@ def test_a_target_after_configfile_fails_the_dry_run(tmp_path):
     assert dry_run(["snakemake", target, "--cores", "2", "--configfile", "config/demo.yaml"], copy, {}) is None
     error = dry_run(["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", target], copy, {})
     assert error is not None and target in error
+
+
+# --- the README's configuration table -----------------------------------------------------------
+
+
+def shipped_config(name: str) -> dict:
+    """A shipped config with the schema's defaults (and TrainConfig's for `training`) filled in."""
+    import dataclasses
+
+    from snakemake.utils import validate
+
+    from mtlner.trainconfig import TrainConfig
+
+    config = yaml.safe_load((ROOT / name).read_text())
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    config["training"] = {**defaults, **config["training"]}
+    return config
+
+
+def config_table() -> list[tuple[str, str]]:
+    """(key, "paper / demo" cell) of each row of the README's configuration table."""
+    rows, inside = [], False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if re.match(r"^\|\s*key\s*\|\s*meaning\s*\|\s*paper / demo\s*\|", line):
+            inside = True
+        elif inside and not line.startswith("|"):
+            break
+        elif inside and not re.match(r"^\|[-| ]+\|$", line):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            rows.append((re.match(r"`([\w.<>*]+)`", cells[0]).group(1), cells[-1]))
+    return rows
+
+
+def cell_mismatch(key: str, cell: str, config: dict) -> str | None:
+    """What is wrong with one half of a table cell (`yaml` value, "none", or for tasks a count)."""
+    name = key.split(".")[0]
+    value = config.get(name)
+    if name == "tasks":
+        match = re.fullmatch(r"(\d+)(?: \(\+(\d+) evaluation-only\))?", cell)
+        targets = len(config.get("cross_corpus_targets") or {})
+        if not match:
+            return f"write the task count as 'N' or 'N (+M evaluation-only)', not {cell!r}"
+        if int(match.group(1)) != len(value) or int(match.group(2) or 0) != targets:
+            return f"{cell!r}, but the config has {len(value)} tasks and {targets} evaluation-only targets"
+        return None
+    if cell == "none":
+        return None if not value else f"'none', but the config has {value}"
+    match = re.search(r"`([^`]*)`", cell)
+    if not match:
+        return f"write the value as `yaml` (or 'none'), not {cell!r}"
+    shown = yaml.safe_load(match.group(1))
+    if isinstance(value, dict) and isinstance(shown, dict):
+        wrong = {k: v for k, v in shown.items() if value.get(k) != v}
+        return None if not wrong else f"{shown}, but the config has { ({k: value.get(k) for k in wrong}) }"
+    if isinstance(value, dict) and isinstance(shown, (str, list)):  # named entries: their names
+        names = [shown] if isinstance(shown, str) else shown
+        return None if sorted(names) == sorted(value) else f"{names}, but the config has {sorted(value)}"
+    return None if shown == value else f"{shown!r}, but the config has {value!r}"
+
+
+def test_readme_configuration_table_matches_the_shipped_configs():
+    configs = {"paper": shipped_config("config.yaml"), "demo": shipped_config("config/demo.yaml")}
+    rows = config_table()
+    keys = [key for key, _ in rows]
+    assert {"encoder", "windowing", "max_length", "tasks.<name>"} <= set(keys)  # the table is found
+    failures, checked = [], 0
+    for key, cell in rows:
+        if not cell:
+            continue  # no value shown, nothing to check
+        halves = cell.split(" / ")
+        if len(halves) != 2:
+            failures.append(f"{key}: write the cell as 'paper / demo', not {cell!r}")
+            continue
+        if halves[1] == "the same":
+            halves[1] = halves[0]
+        for (label, config), half in zip(configs.items(), halves):
+            checked += 1
+            if error := cell_mismatch(key, half, config):
+                failures.append(
+                    f"{key}, {label} ({'config.yaml' if label == 'paper' else 'config/demo.yaml'}): {error}"
+                )
+    assert not failures, "README's configuration table disagrees with the shipped configs:\n" + "\n".join(failures)
+    assert checked >= 20
