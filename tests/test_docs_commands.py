@@ -109,6 +109,7 @@ class Command:
     words: list[str]
     env: dict[str, str] = field(default_factory=dict)
     yaml_edit: tuple[str, dict] | None = None  # (file, keys) instead of words
+    inline: bool = False  # in running text, not a fenced block
 
     @property
     def where(self) -> str:
@@ -190,8 +191,25 @@ def doc_commands(path: Path) -> list[Command]:
     return found
 
 
+INLINE = re.compile(r"^(snakemake|make|mtlner|python -m mtlner[\w.]*)(\s|$)")
+
+
+def inline_commands(path: Path) -> list[Command]:
+    """Commands in running text (`snakemake -R tables figures`), outside fenced blocks. Templates
+    (with `...`, or a placeholder in capitals such as `--cores N`) are left out."""
+    doc, found, fenced = str(path.relative_to(ROOT)), [], False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if re.match(r"^\s*```", line):
+            fenced = not fenced
+        elif not fenced:
+            for span in re.findall(r"`([^`\n]+)`", line):
+                if INLINE.match(span) and "..." not in span and not re.search(r"(?<![-\w])[A-Z][A-Z_]*\b", span):
+                    found.append(Command(doc, number, shlex.split(span), inline=True))
+    return found
+
+
 def all_commands() -> list[Command]:
-    return [command for path in DOCS for command in doc_commands(path)]
+    return [command for path in DOCS for command in [*doc_commands(path), *inline_commands(path)]]
 
 
 def kind(command: Command) -> str:
@@ -205,6 +223,8 @@ def kind(command: Command) -> str:
         return "make"
     if program == "mtlner" or (program.startswith("python") and words[1:3] in (["-m", "mtlner.cli"], ["-m", "mtlner"])):
         return "mtlner"
+    if program.startswith("python") and words[1:2] == ["-m"] and words[2].startswith("mtlner."):
+        return "module"
     if program in RUN_AS_WRITTEN:
         return "run"
     if program in NOT_RUN:
@@ -228,7 +248,7 @@ def parse_error(args: list[str]) -> str | None:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             build_parser().parse_args(args)
     except SystemExit as exit:
-        return err.getvalue().strip() or f"exit {exit.code}"
+        return None if exit.code == 0 else err.getvalue().strip() or f"exit {exit.code}"
     return None
 
 
@@ -314,13 +334,25 @@ def test_commands_that_are_not_run_pass_their_check():
 
 
 def test_mtlner_commands_parse():
+    """Block commands parse whole; one in running text (`mtlner analysis`) names a real subcommand,
+    and parses whole when it gives options."""
+    import importlib.util
+
     failures, checked = [], 0
     for command in all_commands():
-        if kind(command) == "mtlner":
+        if kind(command) == "module":
             checked += 1
-            if error := parse_error(mtlner_args(command.words)):
-                failures.append(f"{command.where}: {command.text}:\n  {error}")
-    assert checked >= 3
+            if importlib.util.find_spec(command.words[2]) is None:
+                failures.append(f"{command.where}: {command.text}: no module {command.words[2]}")
+        if kind(command) != "mtlner":
+            continue
+        checked += 1
+        args = mtlner_args(command.words)
+        if command.inline and not any(a.startswith("-") for a in args):
+            args = [*args, "--help"]  # the subcommand path only
+        if error := parse_error(args):
+            failures.append(f"{command.where}: {command.text}:\n  {error}")
+    assert checked >= 8
     assert not failures, "\n".join(failures)
 
 
@@ -427,10 +459,20 @@ def dry_run(words: list[str], cwd: Path, env: dict[str, str]) -> str | None:
 
 def run_doc(path: Path, tmp_path: Path) -> tuple[list[str], int]:
     copy = checkout_copy(tmp_path)
-    failures, ran = [], 0
-    for command in doc_commands(path):
+    failures, ran, results = [], 0, {}
+
+    def cached_dry_run(words: list[str], env: dict[str, str]) -> str | None:
+        """A dry run, once per command while the copy is unchanged (the same command shown twice)."""
+        key = (tuple(words), tuple(sorted(env.items())))
+        if key not in results:
+            results[key] = dry_run(words, copy, env)
+        return results[key]
+
+    for command in commands_to_run(path):
         what = kind(command)
         error = None
+        if what in {"yaml", "run"}:
+            results.clear()  # files change
         if what == "yaml":
             name, keys = command.yaml_edit
             target = copy / name
@@ -449,14 +491,14 @@ def run_doc(path: Path, tmp_path: Path) -> tuple[list[str], int]:
                 error = proc.stderr.strip()
         elif what == "snakemake":
             ran += 1
-            error = dry_run(command.words, copy, command.env)
+            error = cached_dry_run(command.words, command.env)
         elif what == "make":
             for words in recipe_commands(command.words, copy):
                 at = next((i for i, w in enumerate(words) if Path(w).name == "snakemake"), None)
                 if at is not None and "--lint" not in words:  # make lint: .ci/run runs it
                     ran += 1
                     env = dict(w.split("=", 1) for w in words[:at] if re.match(r"^[A-Za-z_]\w*=", w))
-                    if error := dry_run(words[at:], copy, {**command.env, **env}):
+                    if error := cached_dry_run(words[at:], {**command.env, **env}):
                         error = f"its recipe's {shlex.join(words[at:])}: {error}"
                         break
         if error:
@@ -464,7 +506,13 @@ def run_doc(path: Path, tmp_path: Path) -> tuple[list[str], int]:
     return failures, ran
 
 
-DOCS_WITH_COMMANDS = [p for p in DOCS if any(kind(c) in {"snakemake", "make"} for c in doc_commands(p))]
+def commands_to_run(path: Path) -> list[Command]:
+    """What test_documented_commands_run runs: the blocks' commands in order, then the snakemake
+    commands of the running text."""
+    return [*doc_commands(path), *(c for c in inline_commands(path) if kind(c) == "snakemake")]
+
+
+DOCS_WITH_COMMANDS = [p for p in DOCS if any(kind(c) in {"snakemake", "make"} for c in commands_to_run(p))]
 
 
 @pytest.mark.slow
