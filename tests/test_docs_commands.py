@@ -13,6 +13,11 @@ lines, ``#`` starts a comment, ``&&`` and ``;`` separate commands) and each is c
 - anything else must be in NOT_RUN with the reason it is not run here, and is checked
   another way; an unknown command fails, so a new documented command is added consciously.
 
+Snakemake options a dry run cannot check (``--report``) are taken out and named in NOT_DRY_RUN
+with the test that covers them. Commands in running text (```snakemake -R tables figures```)
+are checked the same way, after the blocks' (templates with ``...`` or a capital placeholder
+such as ``--cores N`` are left out).
+
 A ```yaml block whose first line is ``# <file>.yaml`` is an edit of that file: its keys are
 merged into the file (mappings key by key) before the commands after it run.
 """
@@ -92,7 +97,7 @@ def _venv_activate(words: list[str]) -> str | None:
     return None if words[1:] == [".venv/bin/activate"] else f"only .venv/bin/activate is known, not {words[1:]}"
 
 
-# commands not run here: why, and the check made instead (None: nothing to check)
+# commands not run here: why, and the check made instead
 NOT_RUN = {
     "source": ("activates make setup's .venv; these tests run in that environment already", _venv_activate),
     "pip": ("installs packages; checked against pyproject.toml instead", _pip_check),
