@@ -566,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ENV_TRAIN_OPTIONS = "MTLNER_TRAIN_OPTIONS"  # `train` flags read before the command's own
+
+
 def main(argv: list[str] | None = None) -> int:
     if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
         from .forkserver import forward
@@ -573,6 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         status = forward(list(sys.argv[1:] if argv is None else argv))
         if status is not None:
             return status
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and os.environ.get(ENV_TRAIN_OPTIONS):
+        # settings that cannot change a result (the workflow's LAUNCH_ONLY), kept out of the job's
+        # command so that changing them reruns nothing; flags on the command line still win
+        import shlex
+
+        argv[1:1] = shlex.split(os.environ[ENV_TRAIN_OPTIONS])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

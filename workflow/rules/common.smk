@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -304,16 +305,38 @@ def task_args(tasks, key=WINDOW_KEY):
     return " ".join(f"--task {t}={TASKS[t]['entity']}={windows_dir(t, key)}" for t in tasks)
 
 
-def training_args(training=None):
-    """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig)."""
+# Training settings that change how a job runs, never what it computes (the checkpoint
+# fingerprint leaves them out too): they reach the job through train_launcher(), not its command.
+LAUNCH_ONLY = ("progress", "checkpoint_minutes", "device")
+
+
+def _flags(settings):
     args = []
-    for key, value in (config["training"] if training is None else training).items():
+    for key, value in settings.items():
         name = key.replace("_", "-")
         if isinstance(value, bool):
             args.append(f"--{name}" if value else f"--no-{name}")
         else:
             args.append(f"--{name} {value}")
     return " ".join(args)
+
+
+def training_args(training=None):
+    """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig),
+    less LAUNCH_ONLY: a rule param, so changing one of these reruns training."""
+    training = config["training"] if training is None else training
+    return _flags({k: v for k, v in training.items() if k not in LAUNCH_ONLY})
+
+
+def train_launcher(training=None):
+    """The training rules' params.py: the interpreter, with the LAUNCH_ONLY settings in
+    $MTLNER_TRAIN_OPTIONS (`mtlner train` reads them before its own flags). A Launcher, so
+    Snakemake's params trigger skips it: a new progress or checkpoint_minutes retrains nothing."""
+    training = config["training"] if training is None else training
+    options = _flags({k: v for k, v in training.items() if k in LAUNCH_ONLY})
+    if not options:
+        return LAUNCHER
+    return Launcher(f"env MTLNER_TRAIN_OPTIONS={shlex.quote(options)} {PY}")
 
 
 def _grid(kind, name, **wildcards):
