@@ -7,11 +7,27 @@ import shlex
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
 
 from mtlner.corpus import normalise_entity_type, normalise_entity_types
+
+from mtlner.configload import apply_overrides, check_config_file, typed_overrides
+from mtlner.errors import UserError
+
+try:
+    # a key written twice (Snakemake keeps the last silently); --config lists and nested values
+    # (Snakemake passes them as strings) typed as the schema asks, before validation
+    for _path in workflow.configfiles:
+        if Path(_path).is_file():  # a relative --configfile from before --directory: read already
+            check_config_file(_path)
+    with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
+        _schema = yaml.safe_load(_fh)
+    apply_overrides(config, typed_overrides(dict(workflow.config_settings.config or {}), _schema))
+except UserError as _err:
+    raise WorkflowError(str(_err)) from None
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
