@@ -56,6 +56,7 @@ rule all:
     input:
         ALL_TABLES,
         ALL_FIGURES,
+        kept_outputs(),  # so that a deleted metrics.json, model/, window cache... is rebuilt
     default_target: True
 
 

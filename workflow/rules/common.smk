@@ -405,6 +405,35 @@ def corpus_stats():
     return expand("results/corpora/{task}/stats.json", task=TASKS)
 
 
+def kept_outputs():
+    """Every file the default target's jobs write before the tables, for rule all: Snakemake 9
+    reruns a job whose output is gone only when a target asks for that file (not when the
+    tables that were made from it are still there), so deleting any of these reruns its job."""
+    files = []
+    for name in [*TASKS, *TARGETS]:
+        splits = raw_files(name)
+        if (TASKS.get(name) or TARGETS[name])["source"] == "huner":
+            files += list(splits.values())
+        folders = {corpus_dir(name), prepared_dir(name)} if name in TASKS else {corpus_dir(name)}
+        files += [f"{d}/{s}.tsv" for d in sorted(folders) for s in splits] + [f"{corpus_dir(name)}/stats.json"]
+        if name in TASKS:
+            files.append(f"{prepared_dir(name)}/stats.json")
+        files.append(leaks_file(name))
+    for key in WINDOW_SETTINGS:
+        files += window_files(TASKS, key) + [f"{windows_dir(t, key)}/stats.json" for t in TASKS]
+        files += [f"{windows_dir(t, key)}/{n}" for t in TARGETS for n in ("test.pt", "stats.json")]
+    files += all_metrics() + prediction_files() + ["results/summary/metrics.csv"]
+    if BASELINE_ENABLED:
+        files += _grid("baseline", "predictions/{task}.test.tsv", task=TASKS, ablation=["0.0"], seed=SEEDS)
+    files += _grid("mtl_without", "predictions", entity=MTL_ENTITIES, seed=SEEDS)
+    files += _grid("mtl_without", "model", entity=MTL_ENTITIES, seed=SEEDS)
+    if config["save_models"]["mtl"]:
+        files += _grid("mtl", "model", ablation=["0.0"], seed=SEEDS)
+    if config["save_models"]["stl"]:
+        files += _grid("stl", "model", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    return list(dict.fromkeys(files))
+
+
 # --------------------------------------------------------------------------- rule pieces
 # Functions the rule files call (they hold rules only, as snakemake --lint asks).
 
