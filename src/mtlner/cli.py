@@ -122,6 +122,13 @@ def _train(args) -> None:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
+    saved = Path(args.init).is_dir() and any(
+        (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
+    )
+    if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
+        from .tag import check_starting_model, damaged_starting_model
+
+        check_starting_model(args.init)
     tasks = []
     for spec in args.task:
         name, entity, wdir = _parse_task(spec)
@@ -140,7 +147,12 @@ def _train(args) -> None:
     targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
     loading = time.monotonic()
-    model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    try:
+        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    except UserError as err:  # e.g. truncated weights, which the checks above do not read
+        if not saved:
+            raise
+        raise damaged_starting_model(args.init, err) from err
     encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
     tokenizer = load_tokenizer(args.tokenizer or args.init)
     work_dir = out_dir / ".work"
