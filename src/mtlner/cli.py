@@ -610,10 +610,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mtlner {args.command}: error: {err}", file=sys.stderr)
         return 2
     except Preempted as err:
-        print(
-            f"mtlner {args.command}: {err}; rerun the same command (snakemake --rerun-incomplete) to resume",
-            file=sys.stderr,
-        )
+        print(f"mtlner {args.command}: {err}", file=sys.stderr)  # it says what a rerun does
         return 143
     return 0
 
