@@ -25,7 +25,7 @@ rule train_stl:
         extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(cross_targets(w.task))}",
         training=training_args(),
         gpu_run=GPU_RUN_STL,
-    threads: config["threads"]
+    threads: TRAIN_THREADS
     resources:
         gpu=train_gpus,
         mem_mb=train_mem_mb,
