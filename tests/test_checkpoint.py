@@ -295,3 +295,33 @@ def test_sigterm_during_an_evaluation_stops_after_that_batch_and_a_rerun_resumes
     assert resumed.predictions == full.predictions
     if signal_pass == 2:
         assert set(seen["batches"]) == {1}  # the rerun's only pass: the test split, no step, no dev pass
+
+
+def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_sigterm_says_what_a_rerun_does(
+    tmp_path, monkeypatch, caplog
+):
+    """Disk full or over quota: training goes on (the next try after the interval), and the
+    SIGTERM message says whether a rerun resumes from an older checkpoint or starts over."""
+    import errno
+
+    run, state = _tiny_run(), _state()
+    checkpoint = Checkpoint(tmp_path, "fp", minutes=0)
+    real_save = torch.save
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+        assert checkpoint.save(run, state) is False
+    assert f"cannot write the checkpoint {checkpoint.path} (OSError: [Errno 28] No space left" in caplog.text
+    assert state.checkpoint_count == 0 and not checkpoint.path.exists() and not list(tmp_path.glob(".tmp-*"))
+    assert "could not be written; a rerun of this job" in str(error := checkpoint.preempted(run, state))
+    assert str(error).endswith("starts it over")
+
+    monkeypatch.setattr(torch, "save", real_save)
+    assert checkpoint.save(run, state) is True and state.checkpoint_count == 1
+    _step(run, state)
+    monkeypatch.setattr(torch, "save", disk_full)
+    message = str(checkpoint.preempted(run, state))  # SIGTERM one step later, and the disk is full
+    assert message.endswith(f"resumes from {checkpoint.path}, of step 0"), message

@@ -397,6 +397,7 @@ class Checkpoint:
             self.best, self._best_at = ckpt["model"], state.position
         else:
             self.best = ckpt["best"]
+        self._written_at = state.position  # the file on disk holds this state
         log.info("resuming from %s at epoch %d step %d", self.path, state.epoch + 1, state.step)
         return state
 
@@ -419,9 +420,10 @@ class Checkpoint:
         if self.due(epoch_end):
             self.save(run, state)
 
-    def save(self, run: Run, state: TrainState) -> None:
-        """Write the resumable state atomically; its cost is counted in ``state``."""
-        state.checkpoint_count += 1
+    def save(self, run: Run, state: TrainState) -> bool:
+        """Write the resumable state atomically; its cost is counted in ``state``. A write that
+        fails (disk full, quota) is a warning, not the end of the training: False."""
+        state.checkpoint_count += 1  # before the payload: the file counts itself
         state.lap()
         payload = {
             "format": CHECKPOINT_FORMAT,
@@ -436,12 +438,24 @@ class Checkpoint:
             "best": "model" if self._best_at == state.position else self.best,
         }
         started = time.perf_counter()
-        with atomic_path(self.path) as tmp:
-            torch.save(payload, tmp)
-        state.checkpoint_seconds += time.perf_counter() - started
-        state.lap()
-        self._last_write = clock()
+        try:
+            with atomic_path(self.path) as tmp:
+                torch.save(payload, tmp)
+        except (OSError, RuntimeError) as err:  # torch reports a short write as RuntimeError
+            log.warning(
+                "cannot write the checkpoint %s (%s); training goes on, the next try in %s",
+                self.path,
+                first_line(err),
+                f"{self.minutes:g} minutes" if self.minutes else "an epoch",
+            )
+            state.checkpoint_count -= 1
+            return False
+        finally:
+            state.checkpoint_seconds += time.perf_counter() - started
+            state.lap()
+            self._last_write = clock()
         self._written_at = state.position
+        return True
 
     def preempted(self, run: Run, state: TrainState, during: str | None = None) -> Preempted:
         """Save (when enabled, and not saved at this step already: SIGTERM during a write) and
@@ -449,10 +463,14 @@ class Checkpoint:
         if self.enabled and self._written_at != state.position:
             self.save(run, state)
         rerun = "a rerun of this job (snakemake --rerun-incomplete, or the same command)"
-        if self.enabled:
-            then = f"checkpoint {self.path} written; {rerun} resumes from it"
-        else:
+        if not self.enabled:
             then = f"no checkpoint (checkpoint is off); {rerun} starts it over"
+        elif self._written_at == state.position:
+            then = f"checkpoint {self.path} written; {rerun} resumes from it"
+        elif self._written_at is not None:
+            then = f"the checkpoint could not be written; {rerun} resumes from {self.path}, of step {self._written_at}"
+        else:
+            then = f"the checkpoint could not be written; {rerun} starts it over"
         during = during or f"in epoch {state.epoch + 1} after step {state.step}"
         return Preempted(f"stopped by SIGTERM {during}; {then}")
 
