@@ -325,3 +325,20 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_sigterm_says_what_
     monkeypatch.setattr(torch, "save", disk_full)
     message = str(checkpoint.preempted(run, state))  # SIGTERM one step later, and the disk is full
     assert message.endswith(f"resumes from {checkpoint.path}, of step 0"), message
+
+
+def test_a_full_disk_while_writing_an_output_is_one_message(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import mtlner.results
+
+    target = tmp_path / "summary" / "metrics.csv"
+
+    def disk_full(paths):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(mtlner.results, "collect_metrics", disk_full)
+    rc = main(["collect", "--metrics", str(tmp_path / "m.json"), "--out", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert f"mtlner collect: error: cannot write {target}: No space left on device" in err and "-> free" in err

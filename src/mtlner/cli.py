@@ -20,6 +20,7 @@ Every problem a user can fix is reported as one message naming the file/line/key
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -579,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ENV_TRAIN_OPTIONS = "MTLNER_TRAIN_OPTIONS"  # `train` flags read before the command's own
+_FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a message, not a traceback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -612,6 +614,16 @@ def main(argv: list[str] | None = None) -> int:
     except Preempted as err:
         print(f"mtlner {args.command}: {err}", file=sys.stderr)  # it says what a rerun does
         return 143
+    except OSError as err:
+        if err.errno not in _FULL_DISK:
+            raise
+        # outputs are written atomically: nothing half-written is left to clean up
+        where = f" {err.filename}" if err.filename else ""
+        print(
+            f"mtlner {args.command}: error: cannot write{where}: {err.strerror}\n  -> free some space (or quota) and rerun",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
