@@ -21,7 +21,7 @@ try:
     # a key written twice (Snakemake keeps the last silently); --config lists and nested values
     # (Snakemake passes them as strings) typed as the schema asks, before validation
     for _path in workflow.configfiles:
-        if Path(_path).is_file():  # a relative --configfile from before --directory: read already
+        if Path(_path).is_file():  # (a missing one Snakemake has reported)
             check_config_file(_path)
     with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
         _schema = yaml.safe_load(_fh)
