@@ -406,9 +406,9 @@ def corpus_stats():
 
 
 def kept_outputs():
-    """Every file the default target's jobs write before the tables, for rule all: Snakemake 9
-    reruns a job whose output is gone only when a target asks for that file (not when the
-    tables that were made from it are still there), so deleting any of these reruns its job."""
+    """Every file the default target's jobs write before the tables, as inputs of the all
+    rule, so that deleting one reruns its job: Snakemake 9 reruns a job whose output is gone
+    only when a target asks for that file, not while the tables made from it are there."""
     files = []
     for name in [*TASKS, *TARGETS]:
         splits = raw_files(name)

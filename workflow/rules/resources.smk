@@ -27,7 +27,7 @@ def _cores():
         return None
 
 
-# config threads 0: the cores Snakemake was given (rule threads: a job never gets more)
+# config threads 0: the cores Snakemake was given (it never gives a job more)
 TRAIN_THREADS = _sizing.job_threads(config["threads"], _LOCAL, _cores())
 _DEVICE = _sizing.device_kind(RESOURCES)
 # subwords/s measured by a finished run (resources.throughput_from), else the built-in guess
