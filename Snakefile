@@ -8,6 +8,7 @@
 
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -17,6 +18,14 @@ min_version("8.0")
 # (Snakemake would otherwise add the demo's tasks to the paper's 22). `--config key=value` works
 # either way: Snakemake applies it on top of whichever file was loaded.
 if not workflow.config_settings.configfiles:
+    # first our own read, whose syntax errors name the file and line (Snakemake's do not)
+    from mtlner.configload import check_config_file
+    from mtlner.errors import UserError
+
+    try:
+        check_config_file(Path(workflow.basedir) / "config.yaml")
+    except UserError as err:
+        raise WorkflowError(str(err)) from None
 
     configfile: str(Path(workflow.basedir) / "config.yaml")
 
@@ -47,6 +56,7 @@ rule all:
     input:
         ALL_TABLES,
         ALL_FIGURES,
+        kept_outputs(),  # so that a deleted metrics.json, model/, window cache... is rebuilt
     default_target: True
 
 

@@ -101,7 +101,8 @@ def test_zero_minutes_means_every_epoch_end_and_off_means_nothing_at_all(tmp_pat
     assert off.resume(_tiny_run(seed=1)) is None  # a checkpoint on disk is not even read
     every_epoch.path.unlink()
     error = off.preempted(run, state)
-    assert isinstance(error, T.Preempted) and "checkpoint is off" in str(error)
+    assert isinstance(error, T.Preempted) and "no checkpoint (checkpoint is off); a rerun of this job" in str(error)
+    assert "starts it over" in str(error) and "resume" not in str(error)
     assert not every_epoch.path.exists() and state.checkpoint_count == 1
 
 
@@ -238,3 +239,106 @@ def test_a_read_only_output_folder_fails_before_any_training(tmp_path):
             train(None, None, [], TrainConfig(), folder)
     finally:
         folder.chmod(0o755)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "signal_pass, where", [(1, "in epoch 1 after step 2"), (2, "in the test pass")], ids=["dev", "test"]
+)
+def test_sigterm_during_an_evaluation_stops_after_that_batch_and_a_rerun_resumes(
+    signal_pass, where, tokenizer, tmp_path, monkeypatch, caplog
+):
+    """SIGTERM in the dev pass of an epoch (pass 1) or in the test pass (pass 2) stops the job
+    after the batch at hand, not after the whole pass, with a checkpoint; the rerun ends where an
+    uninterrupted run does, and one stopped in the test pass only scores the test split again."""
+    import signal
+
+    task = _task("species_demo", tokenizer, "species", limit=8)  # 2 steps an epoch
+    cfg = TrainConfig(epochs=1, batch_size=4, max_tokens=512, eval_max_tokens=64, lr=1e-4, progress=False)
+    cfg.checkpoint_minutes = 60.0  # no periodic checkpoint: the one on disk is SIGTERM's
+    real_predict = T.predict_windows
+    seen = {"signal_at": 0, "batches": []}  # the pass number of every evaluation batch
+
+    def predict(*args, progress, **kwargs):
+        number = 1 + len(set(seen["batches"]))
+
+        def batch_done(n):
+            seen["batches"].append(number)
+            if number == seen["signal_at"] and seen["batches"].count(number) == 1:
+                os.kill(os.getpid(), signal.SIGTERM)  # in the first batch of that pass
+            progress(n)
+
+        return real_predict(*args, progress=batch_done, **kwargs)
+
+    def run(work, signal_at=0):
+        seen.update(signal_at=signal_at, batches=[])
+        torch.manual_seed(0)
+        model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+            return train(model, tokenizer, [task], cfg, work, init="packaged:minilm"), caplog.text
+
+    monkeypatch.setattr(T, "predict_windows", predict)
+    full, _ = run(tmp_path / "full")
+    assert seen["batches"].count(1) > 1 and seen["batches"].count(2) > 1  # passes of several batches
+
+    with pytest.raises(T.Preempted) as stopped:
+        run(tmp_path / "stopped", signal_at=signal_pass)
+    assert seen["batches"][-1] == signal_pass and seen["batches"].count(signal_pass) == 1  # after that batch
+    message = str(stopped.value)
+    assert message.startswith(f"stopped by SIGTERM {where}") and "resumes from it" in message, message
+    assert "starts" not in message and (tmp_path / "stopped" / "checkpoint.pt").is_file()
+
+    resumed, log_text = run(tmp_path / "stopped")
+    assert "resuming from" in log_text
+    assert _comparable(resumed.metrics) == _comparable(full.metrics)
+    assert resumed.predictions == full.predictions
+    if signal_pass == 2:
+        assert set(seen["batches"]) == {1}  # the rerun's only pass: the test split, no step, no dev pass
+
+
+def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_sigterm_says_what_a_rerun_does(
+    tmp_path, monkeypatch, caplog
+):
+    """Disk full or over quota: training goes on (the next try after the interval), and the
+    SIGTERM message says whether a rerun resumes from an older checkpoint or starts over."""
+    import errno
+
+    run, state = _tiny_run(), _state()
+    checkpoint = Checkpoint(tmp_path, "fp", minutes=0)
+    real_save = torch.save
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+        assert checkpoint.save(run, state) is False
+    assert f"cannot write the checkpoint {checkpoint.path} (OSError: [Errno 28] No space left" in caplog.text
+    assert state.checkpoint_count == 0 and not checkpoint.path.exists() and not list(tmp_path.glob(".tmp-*"))
+    assert "could not be written; a rerun of this job" in str(error := checkpoint.preempted(run, state))
+    assert str(error).endswith("starts it over")
+
+    monkeypatch.setattr(torch, "save", real_save)
+    assert checkpoint.save(run, state) is True and state.checkpoint_count == 1
+    _step(run, state)
+    monkeypatch.setattr(torch, "save", disk_full)
+    message = str(checkpoint.preempted(run, state))  # SIGTERM one step later, and the disk is full
+    assert message.endswith(f"resumes from {checkpoint.path}, of step 0"), message
+
+
+def test_a_full_disk_while_writing_an_output_is_one_message(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import mtlner.results
+
+    target = tmp_path / "summary" / "metrics.csv"
+
+    def disk_full(paths):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(mtlner.results, "collect_metrics", disk_full)
+    rc = main(["collect", "--metrics", str(tmp_path / "m.json"), "--out", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert f"mtlner collect: error: cannot write {target}: No space left on device" in err and "-> free" in err

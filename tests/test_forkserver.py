@@ -192,14 +192,45 @@ def test_an_import_time_variable_that_differs_runs_the_job_in_its_own_process(se
     assert "not forked from the warm process ($HF_HUB_OFFLINE differs" in res.stderr
 
 
-def test_no_server_at_that_path_means_an_ordinary_process(tmp_path):
+def test_no_server_at_that_path_means_an_ordinary_process_and_the_log_says_so(tmp_path):
+    # a pid file of a process that has ended: no server is starting there, nothing to wait for
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / forkserver.PID_FILE).write_text(dead.stdout.strip())
+    started = time.monotonic()
     res = subprocess.run(
         mtlner_cli("collect", "--help"),
         env=cli_env(MTLNER_FORKSERVER=str(tmp_path / "none.sock")),
         capture_output=True,
         text=True,
     )
-    assert res.returncode == 0 and "--metrics" in res.stdout and res.stderr == ""
+    assert res.returncode == 0 and "--metrics" in res.stdout
+    assert f"not forked from the warm process (no fork server at {tmp_path / 'none.sock'}" in res.stderr
+    assert time.monotonic() - started < forkserver.START_WAIT  # it did not wait for a server
+
+
+def test_a_job_that_starts_before_the_server_is_ready_waits_for_it(tmp_path):
+    """The first jobs of a run start while the server is still importing: they wait for its
+    socket (the pid file beside it says a server is on its way) and are served."""
+    sock, log = tmp_path / "s.sock", tmp_path / "server.log"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(  # importing torch takes seconds: the job below starts first
+            [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock), "--preload", "torch", "mtlner.cli"],
+            env=_workflow_env(),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        (tmp_path / forkserver.PID_FILE).write_text(str(proc.pid))
+        assert not sock.exists()
+        res = subprocess.run(
+            mtlner_cli("collect", "--help"), env=served_env({"socket": str(sock)}), capture_output=True, text=True
+        )
+        assert res.returncode == 0 and "--metrics" in res.stdout, res.stderr
+        assert "not forked" not in res.stderr, res.stderr
+        assert "mtlner collect --help" in log.read_text()  # served by the warm process
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_refusal_rules():

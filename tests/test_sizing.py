@@ -172,3 +172,41 @@ def test_metrics_without_window_stats_is_an_error(tmp_path):
         path.unlink()
     with pytest.raises(UserError, match="window statistics"):
         sizing.measured_throughput(tmp_path)
+
+
+def test_gpus_are_asked_for_where_there_are_some(tmp_path):
+    cpu_only, nvidia, rocm = tmp_path / "cpu", tmp_path / "nvidia", tmp_path / "rocm"
+    (cpu_only / "dev").mkdir(parents=True)
+    (cpu_only / "dev" / "nvidiactl").write_text("")  # a driver node alone is no device
+    (nvidia / "dev").mkdir(parents=True)
+    (nvidia / "dev" / "nvidia0").write_text("")
+    (rocm / "dev").mkdir(parents=True)
+    (rocm / "dev" / "kfd").write_text("")
+    assert not sizing.cuda_devices_visible({}, cpu_only)
+    assert sizing.cuda_devices_visible({}, nvidia) and sizing.cuda_devices_visible({}, rocm)
+    assert not sizing.cuda_devices_visible({"CUDA_VISIBLE_DEVICES": ""}, nvidia)  # hidden from the jobs
+    assert not sizing.cuda_devices_visible({"CUDA_VISIBLE_DEVICES": "-1"}, nvidia)
+    assert sizing.cuda_devices_visible({"CUDA_VISIBLE_DEVICES": "1"}, nvidia)
+    one = resources(gpus_per_job=1)
+    assert sizing.job_gpus(one, local=True, devices=False) == 0  # a CPU-only workstation
+    assert sizing.job_gpus(one, local=True, devices=True) == 1
+    assert sizing.job_gpus(one, local=False, devices=False) == 1  # a cluster: where the job runs decides
+    assert sizing.job_gpus(resources(gpus_per_job=0), local=True, devices=True) == 0
+
+
+def test_threads_zero_means_the_cores_snakemake_gives():
+    assert sizing.job_threads(0, local=True, cores=2) == 2
+    assert sizing.job_threads(0, local=True, cores=None) == 1  # a dry run without --cores
+    assert sizing.job_threads(0, local=False, cores=64) == 1  # a cluster: say how many
+    assert sizing.job_threads(3, local=True, cores=2) == 3  # as configured (Snakemake caps it at --cores)
+
+
+def test_a_single_training_job_gets_every_core_by_default(tmp_path):
+    from test_workflow import snakemake, tiny_config
+
+    config = tiny_config(tmp_path)  # no threads key: the schema's default, 0
+    proc = snakemake(
+        tmp_path, "-n", "results/stl/gene_demo_a/ablation_0.0/seed_1/metrics.json", config=config, quiet=False
+    )
+    block = proc.stdout.split("rule train_stl:")[1].split("\n\n")[0]
+    assert "threads: 2" in block, block  # the --cores 2 the helper gives

@@ -80,3 +80,41 @@ def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_pa
     second, log_changed = run(corrected)
     assert "ignoring" in log_changed and "resuming" not in log_changed
     assert len(second["history"]) == 1
+
+
+@pytest.mark.slow
+def test_settings_that_cannot_change_a_result_retrain_nothing(tmp_path):
+    """progress, checkpoint_minutes, device and threads reach the job outside its command, so
+    Snakemake's params and code triggers do not see them; a real training setting still does."""
+    import json
+
+    import yaml
+
+    from test_workflow import job_counts, snakemake, tiny_config
+
+    target = "results/stl/gene_demo_a/ablation_0.0/seed_1/metrics.json"
+
+    def variant(name, threads=1, **training):
+        config = yaml.safe_load(tiny_config(tmp_path).read_text())
+        config["tasks"] = {"gene_demo_a": config["tasks"]["gene_demo_a"]}
+        config["ablation_levels"] = [0.0]
+        config["threads"] = threads
+        config["training"].update(checkpoint=True, **training)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    snakemake(tmp_path, target, config=variant("first", checkpoint_minutes=7))
+    # the job got the setting through $MTLNER_TRAIN_OPTIONS
+    assert json.loads((tmp_path / target).read_text())["config"]["checkpoint_minutes"] == 7
+    for name, threads, training in [
+        ("progress", 1, {"checkpoint_minutes": 7, "progress": True}),
+        ("interval", 1, {"checkpoint_minutes": 0.5}),
+        ("device", 1, {"checkpoint_minutes": 7, "device": "cpu"}),
+        ("threads", 2, {"checkpoint_minutes": 7}),
+    ]:
+        dry = snakemake(tmp_path, target, "-n", config=variant(name, threads, **training))
+        assert "Nothing to be done" in dry.stdout + dry.stderr, (name, dry.stdout[-2000:])
+    # a setting that changes the numbers still retrains
+    dry = snakemake(tmp_path, target, "-n", config=variant("lr", checkpoint_minutes=7, lr=1e-4))
+    assert job_counts(dry.stdout) == {"train_stl": 1, "total": 1}

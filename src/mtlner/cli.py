@@ -20,6 +20,7 @@ Every problem a user can fix is reported as one message naming the file/line/key
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -147,6 +148,13 @@ def _train(args) -> None:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
+    saved = Path(args.init).is_dir() and any(
+        (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
+    )
+    if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
+        from .tag import check_starting_model, damaged_starting_model
+
+        check_starting_model(args.init)
     tasks = []
     for spec in args.task:
         name, entity, wdir = _parse_task(spec)
@@ -165,7 +173,12 @@ def _train(args) -> None:
     targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
     loading = time.monotonic()
-    model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    try:
+        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+    except UserError as err:  # e.g. truncated weights, which the checks above do not read
+        if not saved:
+            raise
+        raise damaged_starting_model(args.init, err) from err
     encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
     tokenizer = load_tokenizer(args.tokenizer or args.init)
     work_dir = out_dir / ".work"
@@ -605,6 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ENV_TRAIN_OPTIONS = "MTLNER_TRAIN_OPTIONS"  # `train` flags read before the command's own
+_FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a message, not a traceback
+
+
 def main(argv: list[str] | None = None) -> int:
     if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
         from .forkserver import forward
@@ -612,6 +629,13 @@ def main(argv: list[str] | None = None) -> int:
         status = forward(list(sys.argv[1:] if argv is None else argv))
         if status is not None:
             return status
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and os.environ.get(ENV_TRAIN_OPTIONS):
+        # settings that cannot change a result (the workflow's LAUNCH_ONLY), kept out of the job's
+        # command so that changing them reruns nothing; flags on the command line still win
+        import shlex
+
+        argv[1:1] = shlex.split(os.environ[ENV_TRAIN_OPTIONS])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -627,11 +651,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mtlner {args.command}: error: {err}", file=sys.stderr)
         return 2
     except Preempted as err:
+        print(f"mtlner {args.command}: {err}", file=sys.stderr)  # it says what a rerun does
+        return 143
+    except OSError as err:
+        if err.errno not in _FULL_DISK:
+            raise
+        # outputs are written atomically: nothing half-written is left to clean up
+        where = f" {err.filename}" if err.filename else ""
         print(
-            f"mtlner {args.command}: {err}; rerun the same command (snakemake --rerun-incomplete) to resume",
+            f"mtlner {args.command}: error: cannot write{where}: {err.strerror}\n  -> free some space (or quota) and rerun",
             file=sys.stderr,
         )
-        return 143
+        return 2
     return 0
 
 

@@ -14,8 +14,9 @@ class UserError(Exception):
 
 
 class Preempted(Exception):
-    """SIGTERM arrived during training; a checkpoint was written and the job can be rerun to resume
-    (:mod:`mtlner.train` raises it; here so the CLI can catch it without importing torch)."""
+    """SIGTERM arrived during training; its message says whether a checkpoint was written (a rerun
+    resumes) or not (a rerun starts over). :mod:`mtlner.train` raises it; here so the CLI can
+    catch it without importing torch."""
 
 
 def first_line(err: BaseException, limit: int = 100) -> str:

@@ -19,9 +19,10 @@ How a job is served::
     client: exits with that status (128 + N when the child died of signal N)
 
 So the job's log, exit code and signals are those of an ordinary process, and Snakemake sees no
-difference. The client falls back to running the command itself, silently but for a debug line,
-whenever the server is absent or not ready (it binds its socket only once its imports are done),
-or refuses: a different Python, an environment variable that libraries read at import time
+difference. A job that starts while the server is still importing (it binds its socket only
+once its imports are done) waits up to START_WAIT seconds for it. The client falls back to
+running the command itself, with one line in the job's log saying why, whenever the server is
+absent, still not ready, or refuses: a different Python, an environment variable that libraries read at import time
 (``HF_*``, ``TRANSFORMERS_*``, ``PYTHON*``, ``LD_*``...) that differs from the server's, or
 mtlner's source changed since the server started (it then exits, so no job runs stale code).
 
@@ -94,6 +95,10 @@ PRELOAD = (
     "mtlner.leaks",
 )
 MAX_REQUEST = 1 << 20  # bytes: argv + environment
+PID_FILE = "server.pid"  # beside the socket: the server process, while it starts
+# Seconds a job waits for a server that is still importing (about 5 s on a CPU, more on a
+# loaded one) before it imports torch itself, which takes as long: not much longer than that.
+START_WAIT = 15.0
 
 log = logging.getLogger("mtlner.forkserver")
 
@@ -109,11 +114,9 @@ def forward(argv: list[str]) -> int | None:
         return None
     from . import startup
 
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-    except OSError:  # not started, not ready yet, or gone: an ordinary process then
-        sock.close()
+    sock, why = _connect(path)
+    if sock is None:  # the job log says why this job imports torch itself
+        print(f"mtlner: not forked from the warm process ({why})", file=sys.stderr)
         return None
     request = {
         "argv": argv,
@@ -135,6 +138,37 @@ def forward(argv: list[str]) -> int | None:
             print(f"mtlner: not forked from the warm process ({reply.get('refused', 'no answer')})", file=sys.stderr)
             return None
         return _wait(sock, reader, reply["pid"])
+
+
+def _server_starting(path: str) -> bool:
+    """A workflow's server that has not bound its socket yet: its pid file, beside the socket,
+    names a live process (WorkflowServer.start writes it; the socket appears once the imports
+    are done)."""
+    try:
+        pid = int(Path(path).with_name(PID_FILE).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _connect(path: str) -> tuple[socket.socket | None, str]:
+    """A connection to the server, waiting up to START_WAIT seconds for one that is still
+    starting (the first jobs of a run start with it); else None and why."""
+    deadline = time.monotonic() + START_WAIT
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock, ""
+        except OSError as err:
+            sock.close()
+            failure = err.strerror or str(err)
+        if not _server_starting(path):
+            return None, f"no fork server at {path}: {failure}"
+        if time.monotonic() > deadline:
+            return None, f"the fork server was still starting after {START_WAIT:.0f} s"
+        time.sleep(0.05)
 
 
 def _depth() -> int:
@@ -258,6 +292,12 @@ class Server:
                     if os.stat(self.path).st_ino == inode:  # not a newer server's socket
                         os.unlink(self.path)
                 except OSError:
+                    pass
+                try:  # no job waits for this server to start any more
+                    pid_file = Path(self.path).with_name(PID_FILE)
+                    if pid_file.read_text().strip() == str(os.getpid()):
+                        pid_file.unlink()
+                except (OSError, ValueError):
                     pass
                 if self.jobs:
                     log.info("waiting for %d running jobs", len(self.jobs))
@@ -441,6 +481,7 @@ class WorkflowServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches the jobs (they pass it on), not the server
             )
+        Path(self.folder, PID_FILE).write_text(str(self.process.pid))  # jobs wait while it starts
         os.environ[ENV_SOCKET] = path  # every job Snakemake starts from now on inherits it
 
     def stop(self) -> None:

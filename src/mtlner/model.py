@@ -49,10 +49,10 @@ def _load(loader, name: str, what: str):
     path = resolve_encoder(name)
     try:
         return loader(path)
-    except (OSError, ValueError) as err:
+    except Exception as err:  # OSError, ValueError, safetensors' own error for truncated weights...
         local = Path(path).exists()
         raise UserError(
-            f"cannot load the {what} from {name!r}: {first_line(err)}",
+            f"cannot load the {what} from {name!r}{f' ({path})' if path != name else ''}: {first_line(err)}",
             hint=(
                 "that folder must hold config.json and the weights (save_pretrained output)"
                 if local

@@ -23,10 +23,21 @@ COLUMNS = [
 
 def metrics_rows(path: str | Path) -> list[dict]:
     path = Path(path)
+    # a deleted metrics.json is rebuilt by the job that wrote it (rule all asks for every one)
+    rebuild = "delete it and run snakemake again: the training job that wrote it reruns"
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise UserError(f"cannot read metrics file {path}: {err}", hint="rerun the training job that wrote it") from err
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+        raise UserError(f"cannot read metrics file {path}: {err}", hint=rebuild) from err
+    try:
+        return _rows(path, data)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise UserError(
+            f"metrics file {path} is not a training job's metrics.json (no {err} where expected)", hint=rebuild
+        ) from err
+
+
+def _rows(path: Path, data: dict) -> list[dict]:
     rows = []
     for task, result in data["tasks"].items():
         for split in ("dev", "test"):

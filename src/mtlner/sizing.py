@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -125,6 +126,35 @@ def mem_mb(resources: Mapping, loaded_subwords: float, params_m: float, attempt:
 
 def gpus(resources: Mapping) -> int:
     return int(resources["gpus_per_job"])
+
+
+def cuda_devices_visible(env: Mapping | None = None, root: str | Path = "/") -> bool:
+    """Whether this machine shows a GPU to its jobs, without importing torch (the Snakefile
+    asks at load time): an NVIDIA or ROCm device node, and CUDA_VISIBLE_DEVICES not hiding them."""
+    env = os.environ if env is None else env
+    if env.get("CUDA_VISIBLE_DEVICES", "x").strip() in ("", "-1"):
+        return False
+    root = Path(root)
+    return bool(
+        list(root.glob("dev/nvidia[0-9]*"))
+        or list(root.glob("proc/driver/nvidia/gpus/*"))
+        or (root / "dev/kfd").exists()
+    )
+
+
+def job_gpus(resources: Mapping, local: bool, devices: bool) -> int:
+    """GPUs a training job asks for: ``gpus_per_job``, but none on a local run of a machine
+    with no GPU (its jobs train on the CPU; asking for one would only let `--resources gpu=N`
+    hold CPU jobs back). A cluster job asks for what the config says wherever Snakemake runs."""
+    return 0 if local and not devices else gpus(resources)
+
+
+def job_threads(threads: int, local: bool, cores: int | None) -> int:
+    """A training job's threads: the config's ``threads``, or with 0 the cores Snakemake was
+    given on a local run (it runs as many such jobs at once as fit), 1 on a cluster."""
+    if threads > 0:
+        return threads
+    return max(1, int(cores)) if local and cores else 1
 
 
 def gpu_share(resources: Mapping) -> int:

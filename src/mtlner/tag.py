@@ -394,6 +394,24 @@ def check_model_folder(folder: str | Path) -> dict:
     return meta
 
 
+def damaged_starting_model(folder: str | Path, err: UserError) -> UserError:
+    """A saved model a training job starts from (STL from MTL: the MTL encoder without a type)
+    failed a check or its load: the same message, with the remedy of rebuilding it."""
+    message = str(err)[: -len(f"\n  -> {err.hint}")] if err.hint else str(err)
+    return UserError(
+        f"the starting model {folder} is damaged: {message}",
+        hint=f"rebuild it and what reads it: snakemake --cores N --forcerun {folder} (with your --configfile)",
+    )
+
+
+def check_starting_model(folder: str | Path) -> dict:
+    """check_model_folder for a training job's starting model, with damaged_starting_model's hint."""
+    try:
+        return check_model_folder(folder)
+    except UserError as err:
+        raise damaged_starting_model(folder, err) from err
+
+
 def load_model(folder: str | Path, device: torch.device):
     """(model, tokenizer, model.json) of a saved model folder; every problem is a UserError naming the file."""
     folder = Path(folder)

@@ -137,12 +137,19 @@ def sentences_of(windows: list[Window], word_labels: list[list[int]]):
     return out
 
 
-def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, autocast):
+def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, autocast, between_batches=None):
     """Predict ``task``'s ``split`` with the head named ``task.name`` and score it at every metric
     level: (scores, (gold sentences, predicted sentences)). ``autocast``: a zero-argument factory
-    of the context the forward passes run in (:meth:`Run.autocast`)."""
+    of the context the forward passes run in (:meth:`Run.autocast`); ``between_batches``: called
+    after each batch (it may raise to stop)."""
     windows = getattr(task, split)
     with progress_bar(None, f"eval {task.name}", cfg.progress, total=len(windows), unit="window", leave=False) as bar:
+
+        def done(n: int) -> None:
+            bar.update(n)
+            if between_batches is not None:
+                between_batches()
+
         read = predict_windows(
             model,
             windows,
@@ -152,7 +159,7 @@ def evaluate(model, task: Task, split: str, pad_id, device, cfg: TrainConfig, au
             [task.name],
             label_subwords=cfg.label_subwords,
             amp=autocast,
-            progress=bar.update,
+            progress=done,
         )
     predicted = [r[task.name].labels for r in read]
     gold = [[w.labels[i] for i in w.word_ends] for w in windows]
@@ -222,13 +229,18 @@ class Run:
     device: torch.device
     pad_id: int
     cfg: TrainConfig
+    # called after every evaluation batch: raises to stop (SIGTERM) between batches of a long
+    # dev or test pass instead of after it
+    between_batches: Callable[[], None] | None = None
 
     def autocast(self):
         """bf16 autocast on CUDA when ``bf16`` is set, nothing otherwise."""
         return autocast(self.device, self.cfg.bf16)
 
     def evaluate(self, task: Task, split: str):
-        return evaluate(self.forward, task, split, self.pad_id, self.device, self.cfg, self.autocast)
+        return evaluate(
+            self.forward, task, split, self.pad_id, self.device, self.cfg, self.autocast, self.between_batches
+        )
 
 
 @dataclass
@@ -356,6 +368,7 @@ class Checkpoint:
         self.best: dict[str, torch.Tensor] | None = None  # CPU copy of the best-dev weights
         self._best_at: int | None = None  # the step they were taken at
         self._last_write = clock()
+        self._written_at: int | None = None  # the step the file on disk was written at
 
     def resume(self, run: Run) -> TrainState | None:
         """Load this run's checkpoint into ``run`` and return its state; None when there is none."""
@@ -384,6 +397,7 @@ class Checkpoint:
             self.best, self._best_at = ckpt["model"], state.position
         else:
             self.best = ckpt["best"]
+        self._written_at = state.position  # the file on disk holds this state
         log.info("resuming from %s at epoch %d step %d", self.path, state.epoch + 1, state.step)
         return state
 
@@ -406,9 +420,10 @@ class Checkpoint:
         if self.due(epoch_end):
             self.save(run, state)
 
-    def save(self, run: Run, state: TrainState) -> None:
-        """Write the resumable state atomically; its cost is counted in ``state``."""
-        state.checkpoint_count += 1
+    def save(self, run: Run, state: TrainState) -> bool:
+        """Write the resumable state atomically; its cost is counted in ``state``. A write that
+        fails (disk full, quota) is a warning, not the end of the training: False."""
+        state.checkpoint_count += 1  # before the payload: the file counts itself
         state.lap()
         payload = {
             "format": CHECKPOINT_FORMAT,
@@ -423,18 +438,41 @@ class Checkpoint:
             "best": "model" if self._best_at == state.position else self.best,
         }
         started = time.perf_counter()
-        with atomic_path(self.path) as tmp:
-            torch.save(payload, tmp)
-        state.checkpoint_seconds += time.perf_counter() - started
-        state.lap()
-        self._last_write = clock()
+        try:
+            with atomic_path(self.path) as tmp:
+                torch.save(payload, tmp)
+        except (OSError, RuntimeError) as err:  # torch reports a short write as RuntimeError
+            log.warning(
+                "cannot write the checkpoint %s (%s); training goes on, the next try in %s",
+                self.path,
+                first_line(err),
+                f"{self.minutes:g} minutes" if self.minutes else "an epoch",
+            )
+            state.checkpoint_count -= 1
+            return False
+        finally:
+            state.checkpoint_seconds += time.perf_counter() - started
+            state.lap()
+            self._last_write = clock()
+        self._written_at = state.position
+        return True
 
-    def preempted(self, run: Run, state: TrainState) -> Preempted:
-        """Save (when enabled) and return the exception that ends the job."""
-        if self.enabled:
+    def preempted(self, run: Run, state: TrainState, during: str | None = None) -> Preempted:
+        """Save (when enabled, and not saved at this step already: SIGTERM during a write) and
+        return the exception that ends the job, saying what a rerun of it does."""
+        if self.enabled and self._written_at != state.position:
             self.save(run, state)
-        where = f"checkpoint {self.path}" if self.enabled else "no checkpoint (checkpoint is off), a rerun starts over"
-        return Preempted(f"stopped by SIGTERM in epoch {state.epoch + 1} after step {state.step}; {where}")
+        rerun = "a rerun of this job (snakemake --rerun-incomplete, or the same command)"
+        if not self.enabled:
+            then = f"no checkpoint (checkpoint is off); {rerun} starts it over"
+        elif self._written_at == state.position:
+            then = f"checkpoint {self.path} written; {rerun} resumes from it"
+        elif self._written_at is not None:
+            then = f"the checkpoint could not be written; {rerun} resumes from {self.path}, of step {self._written_at}"
+        else:
+            then = f"the checkpoint could not be written; {rerun} starts it over"
+        during = during or f"in epoch {state.epoch + 1} after step {state.step}"
+        return Preempted(f"stopped by SIGTERM {during}; {then}")
 
 
 @contextlib.contextmanager
@@ -523,6 +561,13 @@ def train(
     first_step_at = None
 
     with _sigterm_flag() as sigterm:
+        during = None  # the place named in the message; the steps' epoch and step by default
+
+        def stop_if_signalled() -> None:
+            if sigterm.stop:
+                raise checkpoint.preempted(run, state, during)
+
+        run.between_batches = stop_if_signalled
         while state.epoch < epochs:
             rng = random.Random()
             rng.setstate(state.plan_rng)  # the epoch's batch plan is a function of this state
@@ -532,9 +577,9 @@ def train(
             started = time.perf_counter()
             for _ in run_epoch(run, tasks, plan, state, f"epoch {state.epoch + 1}/{epochs}"):
                 first_step_at = first_step_at or time.monotonic()
-                if sigterm.stop:
-                    raise checkpoint.preempted(run, state)
+                stop_if_signalled()
                 checkpoint.save_if_due(run, state)
+                stop_if_signalled()  # arrived during the write: stop now, no second write
             scored = time.perf_counter()
             dev = {t.name: run.evaluate(t, "dev")[0] for t in tasks}
             score = _selection_score(dev, cfg.selection_metric)
@@ -549,10 +594,13 @@ def train(
                 score,
             )
             checkpoint.save_if_due(run, state, epoch_end=True)
-    state.lap()
-
-    checkpoint.restore_best(model)
-    result = score_test(run, tasks, state, epochs)
+            stop_if_signalled()
+        state.lap()
+        # the test pass too: a checkpoint of the finished training, so a rerun only scores
+        during = "in the test pass, after the training"
+        checkpoint.restore_best(model)
+        result = score_test(run, tasks, state, epochs)
+        run.between_batches = None
     result.first_step_at = first_step_at
     return result
 

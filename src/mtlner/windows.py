@@ -186,7 +186,7 @@ def load_windows(path: str | Path) -> tuple[list[Window], dict]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"window cache {path} is missing", hint="run the 'windows' rule (snakemake builds it)")
-    # --forcerun (not deleting): a missing cache is not rebuilt while the jobs reading it are newer
+    # --forcerun: the damaged file exists, so nothing else tells Snakemake to rebuild it
     rebuild = f"rebuild it and what reads it: snakemake --cores N --forcerun {path} (with your --configfile)"
     try:
         payload = torch.load(path, weights_only=True)

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
@@ -14,6 +15,21 @@ from snakemake.exceptions import WorkflowError
 from mtlner.configpaths import resolve_config_paths
 from mtlner.corpus import Boundaries, normalise_entity_type, normalise_entity_types
 from mtlner.errors import UserError
+
+from mtlner.configload import apply_overrides, check_config_file, typed_overrides
+from mtlner.errors import UserError
+
+try:
+    # a key written twice (Snakemake keeps the last silently); --config lists and nested values
+    # (Snakemake passes them as strings) typed as the schema asks, before validation
+    for _path in workflow.configfiles:
+        if Path(_path).is_file():  # (a missing one Snakemake has reported)
+            check_config_file(_path)
+    with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
+        _schema = yaml.safe_load(_fh)
+    apply_overrides(config, typed_overrides(dict(workflow.config_settings.config or {}), _schema))
+except UserError as _err:
+    raise WorkflowError(str(_err)) from None
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -350,16 +366,38 @@ def task_args(tasks, key=WINDOW_KEY):
     return " ".join(f"--task {t}={TASKS[t]['entity']}={windows_dir(t, key)}" for t in tasks)
 
 
-def training_args(training=None):
-    """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig)."""
+# Training settings that change how a job runs, never what it computes (the checkpoint
+# fingerprint leaves them out too): they reach the job through train_launcher(), not its command.
+LAUNCH_ONLY = ("progress", "checkpoint_minutes", "device")
+
+
+def _flags(settings):
     args = []
-    for key, value in (config["training"] if training is None else training).items():
+    for key, value in settings.items():
         name = key.replace("_", "-")
         if isinstance(value, bool):
             args.append(f"--{name}" if value else f"--no-{name}")
         else:
             args.append(f"--{name} {value}")
     return " ".join(args)
+
+
+def training_args(training=None):
+    """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig),
+    less LAUNCH_ONLY: a rule param, so changing one of these reruns training."""
+    training = config["training"] if training is None else training
+    return _flags({k: v for k, v in training.items() if k not in LAUNCH_ONLY})
+
+
+def train_launcher(training=None):
+    """The training rules' params.py: the interpreter, with the LAUNCH_ONLY settings in
+    $MTLNER_TRAIN_OPTIONS (`mtlner train` reads them before its own flags). A Launcher, so
+    Snakemake's params trigger skips it: a new progress or checkpoint_minutes retrains nothing."""
+    training = config["training"] if training is None else training
+    options = _flags({k: v for k, v in training.items() if k in LAUNCH_ONLY})
+    if not options:
+        return LAUNCHER
+    return Launcher(f"env MTLNER_TRAIN_OPTIONS={shlex.quote(options)} {PY}")
 
 
 def _grid(kind, name, **wildcards):
@@ -410,6 +448,35 @@ def all_metrics():
 
 def corpus_stats():
     return expand("results/corpora/{task}/stats.json", task=TASKS)
+
+
+def kept_outputs():
+    """Every file the default target's jobs write before the tables, as inputs of the all
+    rule, so that deleting one reruns its job: Snakemake 9 reruns a job whose output is gone
+    only when a target asks for that file, not while the tables made from it are there."""
+    files = []
+    for name in [*TASKS, *TARGETS]:
+        splits = raw_files(name)
+        if (TASKS.get(name) or TARGETS[name])["source"] == "huner":
+            files += list(splits.values())
+        folders = {corpus_dir(name), prepared_dir(name)} if name in TASKS else {corpus_dir(name)}
+        files += [f"{d}/{s}.tsv" for d in sorted(folders) for s in splits] + [f"{corpus_dir(name)}/stats.json"]
+        if name in TASKS:
+            files.append(f"{prepared_dir(name)}/stats.json")
+        files.append(leaks_file(name))
+    for key in WINDOW_SETTINGS:
+        files += window_files(TASKS, key) + [f"{windows_dir(t, key)}/stats.json" for t in TASKS]
+        files += [f"{windows_dir(t, key)}/{n}" for t in TARGETS for n in ("test.pt", "stats.json")]
+    files += all_metrics() + prediction_files() + ["results/summary/metrics.csv"]
+    if BASELINE_ENABLED:
+        files += _grid("baseline", "predictions/{task}.test.tsv", task=TASKS, ablation=["0.0"], seed=SEEDS)
+    files += _grid("mtl_without", "predictions", entity=MTL_ENTITIES, seed=SEEDS)
+    files += _grid("mtl_without", "model", entity=MTL_ENTITIES, seed=SEEDS)
+    if config["save_models"]["mtl"]:
+        files += _grid("mtl", "model", ablation=["0.0"], seed=SEEDS)
+    if config["save_models"]["stl"]:
+        files += _grid("stl", "model", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    return list(dict.fromkeys(files))
 
 
 # --------------------------------------------------------------------------- rule pieces

@@ -16,6 +16,19 @@ from mtlner import sizing as _sizing
 from mtlner.errors import UserError as _UserError
 
 RESOURCES = config["resources"]  # the schema's defaults applied (common.smk validates)
+# jobs run on this machine (no cluster executor, not a job of one)
+_LOCAL = getattr(workflow, "local_exec", True) and not getattr(workflow, "remote_exec", False)
+
+
+def _cores():
+    try:
+        return workflow.cores
+    except WorkflowError:  # no --cores given (a dry run)
+        return None
+
+
+# config threads 0: the cores Snakemake was given (it never gives a job more)
+TRAIN_THREADS = _sizing.job_threads(config["threads"], _LOCAL, _cores())
 _DEVICE = _sizing.device_kind(RESOURCES)
 # subwords/s measured by a finished run (resources.throughput_from), else the built-in guess
 _MEASURED = {}
@@ -109,11 +122,14 @@ def _rate(kind):
             measured = _sizing.measured_for(_MEASURED, kind, _DEVICE, RESOURCES["throughput_from"])
         except _UserError as err:
             raise WorkflowError(str(err)) from err
-    return _sizing.throughput(RESOURCES, ENCODER, config["threads"], measured)
+    return _sizing.throughput(RESOURCES, ENCODER, TRAIN_THREADS, measured)
+
+
+_TRAIN_GPUS = _sizing.job_gpus(RESOURCES, _LOCAL, _sizing.cuda_devices_visible())
 
 
 def train_gpus(wildcards):
-    return _sizing.gpus(RESOURCES)
+    return _TRAIN_GPUS
 
 
 def train_runtime_for(kind=None, training=None):

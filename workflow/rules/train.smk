@@ -5,7 +5,8 @@
 # Every file a job writes is a declared output (metrics, predictions, model), so deleting one
 # reruns the job. Outputs are written atomically by the CLI; an interrupted job resumes from its
 # checkpoint in <job dir>/.work when rerun. The encoder and training settings are params, so
-# changing them in the config reruns the jobs (Snakemake's params rerun trigger).
+# changing them in the config reruns the jobs (Snakemake's params rerun trigger), but for the
+# settings that cannot change a result (common.smk LAUNCH_ONLY, and threads).
 
 
 rule train_stl:
@@ -17,14 +18,14 @@ rule train_stl:
         metrics=job_file("stl", "metrics.json"),
         predictions=predictions_file("stl"),
     params:
-        py=LAUNCHER,
+        py=train_launcher(),
         kind="stl",
         tasks=lambda w: task_args([w.task]),
         init=ENCODER,
         extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(cross_targets(w.task))}",
         training=training_args(),
         gpu_run=GPU_RUN_STL,
-    threads: config["threads"]
+    threads: TRAIN_THREADS
     resources:
         gpu=train_gpus,
         mem_mb=train_mem_mb,
@@ -117,6 +118,7 @@ use rule train_stl as train_baseline with:
         metrics=job_file("baseline", "metrics.json"),
         predictions=predictions_file("baseline"),
     params:
+        py=train_launcher(BASELINE_TRAINING),
         kind="baseline",
         tasks=lambda w: task_args([w.task], BASELINE_WINDOW_KEY),
         extra=lambda w: f"--ablation {w.ablation}{cross_test_args(cross_targets(w.task), BASELINE_WINDOW_KEY)}",
