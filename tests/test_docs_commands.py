@@ -1,4 +1,4 @@
-"""Every command shown in README.md and docs/**/*.md works as written.
+"""Every command shown in README.md, config/README.md and docs/**/*.md works as written.
 
 The commands are read from the fenced ```bash / ```sh / ```shell blocks (a trailing ``\\`` joins
 lines, ``#`` starts a comment, ``&&`` and ``;`` separate commands) and each is checked by kind:
@@ -38,7 +38,7 @@ import yaml
 
 from conftest import ROOT, cli_env
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "config" / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 SHELL_LANGS = {"bash", "sh", "shell"}
 
 # make targets the docs may name, and what shows that each one works: a test node
@@ -540,7 +540,7 @@ def test_a_target_after_configfile_fails_the_dry_run(tmp_path):
     assert error is not None and target in error
 
 
-# --- the README's configuration table -----------------------------------------------------------
+# --- the configuration table (config/README.md) ------------------------------------------------
 
 
 def shipped_config(name: str) -> dict:
@@ -559,9 +559,9 @@ def shipped_config(name: str) -> dict:
 
 
 def config_table() -> list[tuple[str, str]]:
-    """(key, "paper / demo" cell) of each row of the README's configuration table."""
+    """(key, "paper / demo" cell) of each row of config/README.md's configuration table."""
     rows, inside = [], False
-    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / "config" / "README.md").read_text(encoding="utf-8").splitlines():
         if re.match(r"^\|\s*key\s*\|\s*meaning\s*\|\s*paper / demo\s*\|", line):
             inside = True
         elif inside and not line.startswith("|"):
@@ -599,7 +599,7 @@ def cell_mismatch(key: str, cell: str, config: dict) -> str | None:
     return None if shown == value else f"{shown!r}, but the config has {value!r}"
 
 
-def test_readme_configuration_table_matches_the_shipped_configs():
+def test_config_readme_table_matches_the_shipped_configs():
     configs = {"paper": shipped_config("config.yaml"), "demo": shipped_config("config/demo.yaml")}
     rows = config_table()
     keys = [key for key, _ in rows]
@@ -620,5 +620,7 @@ def test_readme_configuration_table_matches_the_shipped_configs():
                 failures.append(
                     f"{key}, {label} ({'config.yaml' if label == 'paper' else 'config/demo.yaml'}): {error}"
                 )
-    assert not failures, "README's configuration table disagrees with the shipped configs:\n" + "\n".join(failures)
+    assert not failures, "config/README.md's configuration table disagrees with the shipped configs:\n" + "\n".join(
+        failures
+    )
     assert checked >= 20
