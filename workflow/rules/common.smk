@@ -137,7 +137,7 @@ def start_fork_server():
     from mtlner.forkserver import WorkflowServer
 
     _FORK_SERVER = WorkflowServer()
-    _FORK_SERVER.start(sys.executable, "results/logs/fork_server.log")
+    _FORK_SERVER.start(sys.executable, log_file("fork_server"))
 
 
 def stop_fork_server():
@@ -167,7 +167,7 @@ def raw_files(name):
     rules; an evaluation-only target (TARGETS) has its test split only."""
     spec = TASKS[name] if name in TASKS else TARGETS[name]
     if spec["source"] == "huner":
-        folder = f"results/huner/{name}"
+        folder = huner_dir(name)
     else:
         folder = f"{config['corpora_dir']}/{name}"
     splits = ("test",) if name in TARGETS else ("train", "dev", "test")
@@ -183,7 +183,38 @@ def raw_target(wildcards):
 
 
 # --------------------------------------------------------------------------- results/ layout
-# Every path pattern a rule reads or writes is defined here and nowhere else.
+# Every path pattern a rule reads or writes is defined here and nowhere else
+# (tests/test_rule_paths.py fails on a results/ path in another rule file).
+
+LOGS_DIR = "results/logs"
+TABLES_DIR = "results/tables"
+FIGURES_DIR = "results/figures"
+# every job's metrics.json in one table (rule collect); the tables and figures read it alone
+METRICS_CSV = "results/summary/metrics.csv"
+
+
+def log_file(name):
+    """A job's log, e.g. log_file("prepare_corpus/{task}")."""
+    return f"{LOGS_DIR}/{name}.log"
+
+
+def table_file(name, ext):
+    return f"{TABLES_DIR}/{name}.{ext}"
+
+
+def table_files(names):
+    """Each named table as CSV and Markdown."""
+    return expand(f"{TABLES_DIR}/{{name}}.{{ext}}", name=names, ext=("csv", "md"))
+
+
+def figure_files(names):
+    """Each named figure as PNG and SVG."""
+    return expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=names, ext=("png", "svg"))
+
+
+def huner_dir(task="{huner_task}"):
+    """A HUNER task's converted splits (rule huner_convert), read as a local corpus folder."""
+    return f"results/huner/{task}"
 
 
 # A task's corpus as the windows and tables read it; with drop_leaks the prepare step writes
@@ -284,7 +315,7 @@ if BASELINE_ENABLED:
     WINDOW_SETTINGS[BASELINE_WINDOW_KEY] = window_settings(BASELINE["windowing"])
 
 
-def windows_dir(task, key=WINDOW_KEY):
+def windows_dir(task="{task}", key=WINDOW_KEY):
     return f"results/windows/{key}/{task}"
 
 
@@ -344,6 +375,12 @@ def job_file(kind, name, **wildcards):
 
 def predictions_file(kind, task="{task}", **wildcards):
     return job_file(kind, f"predictions/{task}.test.tsv", **wildcards)
+
+
+def job_log(kind, **wildcards):
+    """A training job's log: its folder's path under results/logs/, e.g. job_log("mtl", ablation="0.0")."""
+    pattern = log_file(JOB_DIRS[kind].removeprefix("results/"))
+    return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
 
 
 def task_args(tasks, key=WINDOW_KEY):
@@ -409,7 +446,7 @@ def all_metrics():
 
 
 def corpus_stats():
-    return expand("results/corpora/{task}/stats.json", task=TASKS)
+    return expand(f"{corpus_dir()}/stats.json", task=TASKS)
 
 
 # --------------------------------------------------------------------------- rule pieces

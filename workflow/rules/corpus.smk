@@ -20,7 +20,7 @@ rule prepare_corpus:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_corpus/{task}.log",
+        log_file("prepare_corpus/{task}"),
     shell:
         "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
         " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir $(dirname {output.stats}) 2> {log}"
@@ -44,7 +44,7 @@ rule prepare_target:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_target/{target}.log",
+        log_file("prepare_target/{target}"),
     shell:
         "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
         " --input-dir {params.input_dir:q} --splits test --out-dir $(dirname {output.stats}) 2> {log}"
@@ -71,7 +71,7 @@ rule prepare_target_cut:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_target/{target}.log",
+        log_file("prepare_target/{target}"),
     shell:
         "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
         " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits}"
@@ -105,7 +105,7 @@ rule prepare_corpus_documents:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_corpus/{task}.log",
+        log_file("prepare_corpus/{task}"),
     shell:
         "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
         " --input-dir {params.input_dir:q} --max-documents {params.limits} --documents {params.documents}"
@@ -134,7 +134,7 @@ rule prepare_target_documents:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_target/{target}.log",
+        log_file("prepare_target/{target}"),
     shell:
         "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
         " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits} --documents {params.documents}"
@@ -157,7 +157,7 @@ if DROP_LEAKS:
         conda:
             "../../envs/mtlner.yaml"
         log:
-            "results/logs/drop_leaks.log",
+            log_file("drop_leaks"),
         shell:
             "{params.py} leaks drop {params.corpora} 2> {log}"
 
@@ -170,8 +170,8 @@ rule leak_audit:
         [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
         targets=target_test_files(),
     output:
-        report("results/tables/leak_audit.csv", caption="../report/leak_audit.rst", category="Tables"),
-        "results/tables/leak_audit.md",
+        reported(table_file("leak_audit", "csv"), "Tables"),
+        table_file("leak_audit", "md"),
         leaks=[leaks_file(t) for t in [*TASKS, *TARGETS]],
     params:
         py=LAUNCHER,
@@ -180,6 +180,6 @@ rule leak_audit:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/leak_audit.log",
+        log_file("leak_audit"),
     shell:
-        "{params.py} leaks audit {params.corpora} --table-dir results/tables --json-dir {params.json_dir} 2> {log}"
+        f"{{params.py}} leaks audit {{params.corpora}} --table-dir {TABLES_DIR} --json-dir {{params.json_dir}} 2> {{log}}"

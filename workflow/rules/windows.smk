@@ -9,14 +9,14 @@
 
 rule windows:
     input:
-        train="results/corpora/{task}/train.tsv",
-        dev="results/corpora/{task}/dev.tsv",
-        test="results/corpora/{task}/test.tsv",
+        train=f"{corpus_dir()}/train.tsv",
+        dev=f"{corpus_dir()}/dev.tsv",
+        test=f"{corpus_dir()}/test.tsv",
     output:
-        train="results/windows/{window_key}/{task}/train.pt",
-        dev="results/windows/{window_key}/{task}/dev.pt",
-        test="results/windows/{window_key}/{task}/test.pt",
-        stats="results/windows/{window_key}/{task}/stats.json",
+        train=f"{windows_dir(key='{window_key}')}/train.pt",
+        dev=f"{windows_dir(key='{window_key}')}/dev.pt",
+        test=f"{windows_dir(key='{window_key}')}/test.pt",
+        stats=f"{windows_dir(key='{window_key}')}/stats.json",
     wildcard_constraints:
         window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
@@ -27,9 +27,11 @@ rule windows:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/windows/{window_key}/{task}.log",
+        log_file("windows/{window_key}/{task}"),
     shell:
-        "{params.py} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
+        "{params.py} windows"
+        f" --corpus-dir {corpus_dir('{wildcards.task}')}"
+        " --encoder {params.encoder:q}"
         " --max-length {params.max_length} --windowing {params.windowing}"
         " --out-dir $(dirname {output.train}) 2> {log}"
 
@@ -38,10 +40,10 @@ rule windows:
 # existing cache is rebuilt (Snakemake's code rerun trigger)
 rule windows_target:
     input:
-        test="results/corpora/{target}/test.tsv",
+        test=f"{corpus_dir('{target}')}/test.tsv",
     output:
-        test="results/windows/{window_key}/{target}/test.pt",
-        stats="results/windows/{window_key}/{target}/stats.json",
+        test=f"{windows_dir('{target}', '{window_key}')}/test.pt",
+        stats=f"{windows_dir('{target}', '{window_key}')}/stats.json",
     wildcard_constraints:
         window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
@@ -52,8 +54,10 @@ rule windows_target:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/windows/{window_key}/{target}.log",
+        log_file("windows/{window_key}/{target}"),
     shell:
-        "{params.py} windows --corpus-dir results/corpora/{wildcards.target} --encoder {params.encoder:q}"
+        "{params.py} windows"
+        f" --corpus-dir {corpus_dir('{wildcards.target}')}"
+        " --encoder {params.encoder:q}"
         " --max-length {params.max_length} --windowing {params.windowing} --splits test"
         " --out-dir $(dirname {output.test}) 2> {log}"
