@@ -17,12 +17,16 @@ import re
 import shlex
 from pathlib import Path
 
-import yaml
+from mtlner.huner.registry import load_registry
 
+# the default is this checkout's registry (the path the jobs' --registry names)
 _HUNER_SRC = (Path(workflow.current_basedir) / ".." / ".." / "src").resolve()
 _HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner" / "huner" / "registry.yaml")
-with open(_HUNER_REGISTRY_PATH, encoding="utf-8") as _handle:
-    _HUNER_REGISTRY = yaml.safe_load(_handle)
+try:
+    # checked as the jobs will read it; --url-base only rewrites URLs, which no rule reads
+    _HUNER_REGISTRY = load_registry(_HUNER_REGISTRY_PATH)
+except UserError as _err:
+    raise WorkflowError(str(_err)) from None
 
 # the configured tasks whose source is HUNER; fail early on one the registry does not know
 HUNER_TASKS = [task for task, spec in config["tasks"].items() if spec.get("source") == "huner"]
