@@ -162,16 +162,28 @@ def tasks_without(entity):
     return [t for t, spec in TASKS.items() if spec["entity"] != entity]
 
 
+def corpus_spec(name):
+    """A task's or an evaluation-only target's config entry."""
+    return TASKS[name] if name in TASKS else TARGETS[name]
+
+
+def splits_of(name):
+    """The splits a task has; an evaluation-only target (TARGETS) has its test split only."""
+    return ("test",) if name in TARGETS else ("train", "dev", "test")
+
+
+def corpus_name(wildcards):
+    """The task or target a prepare or windows job works on (wildcard task or target)."""
+    return wildcards.task if hasattr(wildcards, "task") else wildcards.target
+
+
 def raw_files(name):
-    """Where a task's split files come from: a local folder or the HUNER download/convert
-    rules; an evaluation-only target (TARGETS) has its test split only."""
-    spec = TASKS[name] if name in TASKS else TARGETS[name]
-    if spec["source"] == "huner":
+    """Where a task's split files come from: a local folder or the HUNER download/convert rules."""
+    if corpus_spec(name)["source"] == "huner":
         folder = huner_dir(name)
     else:
         folder = f"{config['corpora_dir']}/{name}"
-    splits = ("test",) if name in TARGETS else ("train", "dev", "test")
-    return {split: f"{folder}/{split}.tsv" for split in splits}
+    return {split: f"{folder}/{split}.tsv" for split in splits_of(name)}
 
 
 def raw_corpus(wildcards):
@@ -248,17 +260,9 @@ def target_leak_args():
     return "".join(f" --target {t}={corpus_dir(t)}" for t in TARGETS)
 
 
-# Targets with max_documents.test are prepared by rule prepare_target_cut, the others by
-# prepare_target (whose command, and so its jobs, stay as they were: the code rerun trigger).
-_CUT_TARGETS = [t for t, spec in TARGETS.items() if spec.get("max_documents")]
-_WHOLE_TARGETS = [t for t in TARGETS if t not in _CUT_TARGETS]
-WHOLE_TARGET = "|".join(re.escape(t) for t in _WHOLE_TARGETS) or "(?!x)x"
-CUT_TARGET = "|".join(re.escape(t) for t in _CUT_TARGETS) or "(?!x)x"
-
-
 def _documents(key, spec):
     """A task's or target's documents key as prepare's --documents value; None where it is
-    absent or docstart (the default), so that those corpora keep their prepare commands."""
+    absent or docstart (the default, which needs no flag)."""
     given = spec.get("documents")
     if not given:
         return None
@@ -269,13 +273,18 @@ def _documents(key, spec):
     return None if bounds.by == "docstart" else str(bounds)
 
 
-# Corpora with documents: {by: blank_lines | sentences} are prepared by the *_documents rules
-# (ruleorder in corpus.smk): every other prepare command stays as it was, so no existing
-# results/ folder reruns (Snakemake's code rerun trigger)
+# --documents per task and target with documents: {by: blank_lines | sentences}, checked at load time
 DOCUMENTS = {t: d for t, spec in TASKS.items() if (d := _documents(f"tasks.{t}", spec))}
-TARGET_DOCUMENTS = {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
-DOCUMENTS_TASK = "|".join(re.escape(t) for t in DOCUMENTS) or "(?!x)x"
-DOCUMENTS_TARGET = "|".join(re.escape(t) for t in TARGET_DOCUMENTS) or "(?!x)x"
+DOCUMENTS |= {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
+
+
+def prepare_options(wildcards):
+    """`mtlner prepare`'s flags from a task's or target's config beyond its splits: the
+    max_documents cut and the documents key, each only where the config sets it."""
+    name = corpus_name(wildcards)
+    limits = corpus_spec(name).get("max_documents")
+    options = " --max-documents " + " ".join(f"{s}={n}" for s, n in sorted(limits.items())) if limits else ""
+    return options + (f" --documents {DOCUMENTS[name]}" if name in DOCUMENTS else "")
 
 
 def window_settings(windowing=None):
