@@ -283,7 +283,7 @@ def prepare_options(wildcards):
     max_documents cut and the documents key, each only where the config sets it."""
     name = corpus_name(wildcards)
     limits = corpus_spec(name).get("max_documents")
-    options = " --max-documents " + " ".join(f"{s}={n}" for s, n in sorted(limits.items())) if limits else ""
+    options = (" --max-documents " + " ".join(f"{s}={n}" for s, n in sorted(limits.items()))) if limits else ""
     return options + (f" --documents {DOCUMENTS[name]}" if name in DOCUMENTS else "")
 
 
@@ -338,7 +338,7 @@ def window_files(tasks, key=WINDOW_KEY):
 # are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
 # target of its type gets no flag and no input: its jobs do not change.
 def entity_of(name):
-    return (TASKS[name] if name in TASKS else TARGETS[name])["entity"]
+    return corpus_spec(name)["entity"]
 
 
 def targets_of(entity):
