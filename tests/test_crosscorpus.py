@@ -295,19 +295,19 @@ def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests
     assert "results/figures/fig_cross_corpus_gene.png" in out and "fig_cross_corpus_species" not in out
 
 
-def test_a_cut_target_has_its_own_prepare_rule_and_drop_leaks_reads_every_targets_test_split(tmp_path):
+def test_a_cut_target_is_prepared_with_max_documents_and_drop_leaks_reads_every_targets_test_split(tmp_path):
     config = _target_config(
         tmp_path, gene_eval={"entity": "gene"}, gene_cut={"entity": "gene", "max_documents": {"test": 5}}
     )
     shutil.copytree(tmp_path / "corpora" / "gene_eval", tmp_path / "corpora" / "gene_cut")
     out = _dry_run(tmp_path, {**config, "drop_leaks": True}).stdout
     counts = job_counts(out)
-    assert counts["prepare_target"] == 1 and counts["prepare_target_cut"] == 1 and counts["drop_leaks"] == 1
+    assert counts["prepare_target"] == 2 and counts["drop_leaks"] == 1
     prepare = {
         re.search(r"--task (\S+)", line).group(1): line for line in out.splitlines() if " prepare --task gene_" in line
     }
     assert "--splits test --max-documents test=5 " in prepare["gene_cut"]
-    assert "--max-documents" not in prepare["gene_eval"]  # prepare_target's command as before
+    assert "--max-documents" not in prepare["gene_eval"]  # no cut: no flag
     drop = out.split("rule drop_leaks:")[1].split("\n\n")[0]
     for name in ("gene_eval", "gene_cut"):
         assert f"results/corpora/{name}/test.tsv" in drop.split("output:")[0]

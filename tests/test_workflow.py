@@ -132,7 +132,7 @@ def test_config_paths_are_relative_to_the_config_file_outside_the_repo_and_with_
     (configs / "config.yaml").write_text(yaml.safe_dump(del_paper))
     out = snakemake(run, "-n", "-p", "-F", config=configs / "config.yaml", quiet=False).stdout
     corpus = shlex.quote(str(configs / "my corpora" / "gene_demo_a"))
-    assert f" --input-dir {corpus} " in _command(out, "prepare")
+    assert f" --input-dir {corpus} " in _command(out, "prepare --task gene_demo_a")
     assert f" --paper-dir {shlex.quote(str(ROOT / 'resources' / 'paper'))} " in _command(out, "tables")
     assert f" --grid-config {shlex.quote(str(ROOT / 'config.yaml'))} " in _command(out, "cost")
     # --config values are relative to the working directory (the --directory folder)
@@ -140,7 +140,7 @@ def test_config_paths_are_relative_to_the_config_file_outside_the_repo_and_with_
     out = snakemake(
         run, "-n", "-p", "-F", "--config", "corpora_dir=corpora", config=configs / "config.yaml", quiet=False
     )
-    assert " --input-dir corpora/gene_demo_a " in _command(out.stdout, "prepare")
+    assert " --input-dir corpora/gene_demo_a " in _command(out.stdout, "prepare --task gene_demo_a")
 
 
 def test_the_default_config_from_another_folder_reads_the_checkouts_paper_tables(tmp_path):
@@ -379,8 +379,8 @@ def test_tiny_workflow_with_two_tasks_of_one_type_builds_the_cross_corpus_table(
 
 
 def test_a_documents_key_changes_only_that_corpus_prepare_command(tmp_path):
-    """documents: {by: blank_lines | sentences} reaches prepare as --documents; every other
-    prepare command stays byte for byte what it was (no rerun of existing results)."""
+    """documents: {by: blank_lines | sentences} reaches prepare as --documents (rule prepare_corpus
+    or prepare_target, as without it); every other prepare command stays byte for byte what it was."""
 
     def prepare_commands(config):
         out = snakemake(tmp_path, "-n", "-p", config=config, quiet=False).stdout
@@ -403,7 +403,7 @@ def test_a_documents_key_changes_only_that_corpus_prepare_command(tmp_path):
     assert "--documents blank_lines:2 " in after["gene_demo_a"]
     assert "--splits test" in after["gene_demo_b"] and "--documents sentences:5 " in after["gene_demo_b"]
     assert after["species_demo"] == before["species_demo"]  # by: docstart is the default: no change
-    assert counts["prepare_corpus_documents"] == 1 and counts["prepare_target_documents"] == 1
+    assert counts["prepare_corpus"] == 2 and counts["prepare_target"] == 1
     snakemake(tmp_path, "results/corpora/gene_demo_a/stats.json", config=config)
     stats = json.loads((tmp_path / "results/corpora/gene_demo_a/stats.json").read_text())
     assert stats["documents_from"] == {"train": "blank_lines:2", "dev": "blank_lines:2", "test": "blank_lines:2"}

@@ -153,7 +153,7 @@ def start_fork_server():
     from mtlner.forkserver import WorkflowServer
 
     _FORK_SERVER = WorkflowServer()
-    _FORK_SERVER.start(sys.executable, "results/logs/fork_server.log")
+    _FORK_SERVER.start(sys.executable, log_file("fork_server"))
 
 
 def stop_fork_server():
@@ -178,16 +178,28 @@ def tasks_without(entity):
     return [t for t, spec in TASKS.items() if spec["entity"] != entity]
 
 
+def corpus_spec(name):
+    """A task's or an evaluation-only target's config entry."""
+    return TASKS[name] if name in TASKS else TARGETS[name]
+
+
+def splits_of(name):
+    """The splits a task has; an evaluation-only target (TARGETS) has its test split only."""
+    return ("test",) if name in TARGETS else ("train", "dev", "test")
+
+
+def corpus_name(wildcards):
+    """The task or target a prepare or windows job works on (wildcard task or target)."""
+    return wildcards.task if hasattr(wildcards, "task") else wildcards.target
+
+
 def raw_files(name):
-    """Where a task's split files come from: a local folder or the HUNER download/convert
-    rules; an evaluation-only target (TARGETS) has its test split only."""
-    spec = TASKS[name] if name in TASKS else TARGETS[name]
-    if spec["source"] == "huner":
-        folder = f"results/huner/{name}"
+    """Where a task's split files come from: a local folder or the HUNER download/convert rules."""
+    if corpus_spec(name)["source"] == "huner":
+        folder = huner_dir(name)
     else:
         folder = f"{config['corpora_dir']}/{name}"
-    splits = ("test",) if name in TARGETS else ("train", "dev", "test")
-    return {split: f"{folder}/{split}.tsv" for split in splits}
+    return {split: f"{folder}/{split}.tsv" for split in splits_of(name)}
 
 
 def raw_corpus(wildcards):
@@ -199,7 +211,38 @@ def raw_target(wildcards):
 
 
 # --------------------------------------------------------------------------- results/ layout
-# Every path pattern a rule reads or writes is defined here and nowhere else.
+# Every path pattern a rule reads or writes is defined here and nowhere else
+# (tests/test_rule_paths.py fails on a results/ path in another rule file).
+
+LOGS_DIR = "results/logs"
+TABLES_DIR = "results/tables"
+FIGURES_DIR = "results/figures"
+# every job's metrics.json in one table (rule collect); the tables and figures read it alone
+METRICS_CSV = "results/summary/metrics.csv"
+
+
+def log_file(name):
+    """A job's log, e.g. log_file("prepare_corpus/{task}")."""
+    return f"{LOGS_DIR}/{name}.log"
+
+
+def table_file(name, ext):
+    return f"{TABLES_DIR}/{name}.{ext}"
+
+
+def table_files(names):
+    """Each named table as CSV and Markdown."""
+    return expand(f"{TABLES_DIR}/{{name}}.{{ext}}", name=names, ext=("csv", "md"))
+
+
+def figure_files(names):
+    """Each named figure as PNG and SVG."""
+    return expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=names, ext=("png", "svg"))
+
+
+def huner_dir(task="{huner_task}"):
+    """A HUNER task's converted splits (rule huner_convert), read as a local corpus folder."""
+    return f"results/huner/{task}"
 
 
 # A task's corpus as the windows and tables read it; with drop_leaks the prepare step writes
@@ -233,17 +276,9 @@ def target_leak_args():
     return "".join(f" --target {t}={corpus_dir(t)}" for t in TARGETS)
 
 
-# Targets with max_documents.test are prepared by rule prepare_target_cut, the others by
-# prepare_target (whose command, and so its jobs, stay as they were: the code rerun trigger).
-_CUT_TARGETS = [t for t, spec in TARGETS.items() if spec.get("max_documents")]
-_WHOLE_TARGETS = [t for t in TARGETS if t not in _CUT_TARGETS]
-WHOLE_TARGET = "|".join(re.escape(t) for t in _WHOLE_TARGETS) or "(?!x)x"
-CUT_TARGET = "|".join(re.escape(t) for t in _CUT_TARGETS) or "(?!x)x"
-
-
 def _documents(key, spec):
     """A task's or target's documents key as prepare's --documents value; None where it is
-    absent or docstart (the default), so that those corpora keep their prepare commands."""
+    absent or docstart (the default, which needs no flag)."""
     given = spec.get("documents")
     if not given:
         return None
@@ -254,13 +289,18 @@ def _documents(key, spec):
     return None if bounds.by == "docstart" else str(bounds)
 
 
-# Corpora with documents: {by: blank_lines | sentences} are prepared by the *_documents rules
-# (ruleorder in corpus.smk): every other prepare command stays as it was, so no existing
-# results/ folder reruns (Snakemake's code rerun trigger)
+# --documents per task and target with documents: {by: blank_lines | sentences}, checked at load time
 DOCUMENTS = {t: d for t, spec in TASKS.items() if (d := _documents(f"tasks.{t}", spec))}
-TARGET_DOCUMENTS = {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
-DOCUMENTS_TASK = "|".join(re.escape(t) for t in DOCUMENTS) or "(?!x)x"
-DOCUMENTS_TARGET = "|".join(re.escape(t) for t in TARGET_DOCUMENTS) or "(?!x)x"
+DOCUMENTS |= {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
+
+
+def prepare_options(wildcards):
+    """`mtlner prepare`'s flags from a task's or target's config beyond its splits: the
+    max_documents cut and the documents key, each only where the config sets it."""
+    name = corpus_name(wildcards)
+    limits = corpus_spec(name).get("max_documents")
+    options = (" --max-documents " + " ".join(f"{s}={n}" for s, n in sorted(limits.items()))) if limits else ""
+    return options + (f" --documents {DOCUMENTS[name]}" if name in DOCUMENTS else "")
 
 
 def window_settings(windowing=None):
@@ -300,7 +340,7 @@ if BASELINE_ENABLED:
     WINDOW_SETTINGS[BASELINE_WINDOW_KEY] = window_settings(BASELINE["windowing"])
 
 
-def windows_dir(task, key=WINDOW_KEY):
+def windows_dir(task="{task}", key=WINDOW_KEY):
     return f"results/windows/{key}/{task}"
 
 
@@ -314,7 +354,7 @@ def window_files(tasks, key=WINDOW_KEY):
 # are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
 # target of its type gets no flag and no input: its jobs do not change.
 def entity_of(name):
-    return (TASKS[name] if name in TASKS else TARGETS[name])["entity"]
+    return corpus_spec(name)["entity"]
 
 
 def targets_of(entity):
@@ -360,6 +400,12 @@ def job_file(kind, name, **wildcards):
 
 def predictions_file(kind, task="{task}", **wildcards):
     return job_file(kind, f"predictions/{task}.test.tsv", **wildcards)
+
+
+def job_log(kind, **wildcards):
+    """A training job's log: its folder's path under results/logs/, e.g. job_log("mtl", ablation="0.0")."""
+    pattern = log_file(JOB_DIRS[kind].removeprefix("results/"))
+    return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
 
 
 def task_args(tasks, key=WINDOW_KEY):
@@ -447,7 +493,7 @@ def all_metrics():
 
 
 def corpus_stats():
-    return expand("results/corpora/{task}/stats.json", task=TASKS)
+    return expand(f"{corpus_dir()}/stats.json", task=TASKS)
 
 
 def kept_outputs():
