@@ -55,7 +55,7 @@ REFERENCE_RUN = $(BIN)/snakemake --cores $(CORES) --keep-going --configfile $(RE
 
 reference: setup
 ifneq ($(strip $(HUNER_MIRROR)),)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.data.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
 else
 	$(REFERENCE_RUN)
 endif

@@ -14,11 +14,11 @@ import pytest
 import torch
 from conftest import without_keys
 
-import mtlner.train as T
+import mtlner.training.loop as T
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Checkpoint, TrainConfig, TrainState, train
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Checkpoint, TrainConfig, TrainState, train
 
 from test_train import _task
 
@@ -148,7 +148,7 @@ def test_a_damaged_checkpoint_is_ignored_with_a_warning_and_training_starts_over
         torch.save([1, 2, 3], checkpoint.path)
     fresh = _tiny_run(seed=1)
     before = _weights(fresh.model)
-    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.training.loop"):
         assert Checkpoint(tmp_path, "fp", minutes=0).resume(fresh) is None
     assert _same(_weights(fresh.model), before)  # nothing half-loaded
     assert f"ignoring {checkpoint.path}" in caplog.text
@@ -180,7 +180,7 @@ def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identicall
         torch.manual_seed(0)
         model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+        with caplog.at_level(logging.INFO, logger="mtlner.training.loop"):
             return train(model, tokenizer, [task], cfg, work, init="packaged:minilm"), caplog.text
 
     # a minute passes at every reading: after each step and at each epoch end

@@ -1,4 +1,4 @@
-"""Cross-corpus transfer (mtlner.crosscorpus): heads scored on other same-type tasks' test splits."""
+"""Cross-corpus transfer (mtlner.report.crosscorpus): heads scored on other same-type tasks' test splits."""
 
 import json
 import math
@@ -12,10 +12,18 @@ import torch
 import yaml
 
 from mtlner.cli import main
-from mtlner.crosscorpus import Target, cross_corpus_table, cross_test, evaluator, heat_map, pairs, write_cross_corpus
+from mtlner.report.crosscorpus import (
+    Target,
+    cross_corpus_table,
+    cross_test,
+    evaluator,
+    heat_map,
+    pairs,
+    write_cross_corpus,
+)
 from mtlner.errors import UserError
-from mtlner.train import Task, TrainConfig
-from mtlner.windows import LABEL_ID, LABELS, SPECIAL, Window
+from mtlner.training.loop import Task, TrainConfig
+from mtlner.data.windows import LABEL_ID, LABELS, SPECIAL, Window
 
 from conftest import DEMO_CORPORA
 from test_workflow import job_counts, snakemake

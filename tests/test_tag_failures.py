@@ -21,11 +21,11 @@ import pytest
 import torch
 from bioc import biocxml
 
-import mtlner.tag as tag
+import mtlner.tag.pipeline as tag
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger
-from mtlner.tag import check_output, tag_files, xml_safe
+from mtlner.training.model import MultiTaskTagger
+from mtlner.tag.pipeline import check_output, tag_files, xml_safe
 
 from conftest import write
 

@@ -29,15 +29,15 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from . import startup  # clock from process start: metrics.json startup_seconds
-from .atomic import write_json
-from .errors import UserError
+from mtlner.run import startup  # clock from process start: metrics.json startup_seconds
+from mtlner.atomic import write_json
+from mtlner.errors import UserError
 
 log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from .corpus import (
+    from mtlner.data.corpus import (
         SPLITS,
         Boundaries,
         check_mentions,
@@ -100,9 +100,9 @@ def _document_limits(specs: list[str] | None) -> dict[str, int]:
 
 
 def _windows(args) -> None:
-    from .corpus import SPLITS, attach_origins, read_conll
-    from .model import load_tokenizer
-    from .windows import build_windows, save_windows, window_stats
+    from mtlner.data.corpus import SPLITS, attach_origins, read_conll
+    from mtlner.training.model import load_tokenizer
+    from mtlner.data.windows import build_windows, save_windows, window_stats
 
     tokenizer = load_tokenizer(args.encoder)
     summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
@@ -121,7 +121,7 @@ def _windows(args) -> None:
 
 
 def _entity_type(name: str) -> str:
-    from .corpus import normalise_entity_type
+    from mtlner.data.corpus import normalise_entity_type
 
     return normalise_entity_type(name)
 
@@ -130,7 +130,7 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
     parts = spec.split("=")
     if len(parts) != 3:
         raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    from .corpus import normalise_entity_type
+    from mtlner.data.corpus import normalise_entity_type
 
     return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
 
@@ -138,10 +138,10 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
 def _train(args) -> None:
     import torch
 
-    from . import crosscorpus
-    from .model import MultiTaskTagger, load_tokenizer
-    from .train import Task, TrainConfig, ensure_writable, train, write_predictions
-    from .windows import ablate, load_windows
+    from mtlner.report import crosscorpus
+    from mtlner.training.model import MultiTaskTagger, load_tokenizer
+    from mtlner.training.loop import Task, TrainConfig, ensure_writable, train, write_predictions
+    from mtlner.data.windows import ablate, load_windows
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -200,17 +200,17 @@ def _train(args) -> None:
 
 
 def _collect(args) -> None:
-    from .results import collect_metrics
+    from mtlner.report.results import collect_metrics
 
     frame = collect_metrics(args.metrics)
-    from .atomic import atomic_path
+    from mtlner.atomic import atomic_path
 
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
 
 
 def _tables(args) -> None:
-    from .tables import write_all_tables
+    from mtlner.report.tables import write_all_tables
 
     write_all_tables(
         args.results,
@@ -224,19 +224,19 @@ def _tables(args) -> None:
 
 
 def _figures(args) -> None:
-    from .plots import write_all_figures
+    from mtlner.report.plots import write_all_figures
 
     write_all_figures(args.results, args.corpus_stats, args.out_dir)
 
 
 def _storage(args) -> None:
-    from .storage import write_storage_table
+    from mtlner.report.storage import write_storage_table
 
     write_storage_table(args.model, args.out_dir, args.stl_model or (), args.max_length, args.batch, args.device)
 
 
 def _tag(args) -> None:
-    from .tag import tag_files
+    from mtlner.tag.pipeline import tag_files
 
     summary = tag_files(
         args.model,
@@ -264,9 +264,9 @@ def _cost(args) -> None:
     import pandas as pd
     import yaml
 
-    from .atomic import atomic_path, write_text
-    from .cost import cost_table, job_costs, load_window_stats, projection
-    from .tables import to_markdown
+    from mtlner.atomic import atomic_path, write_text
+    from mtlner.report.cost import cost_table, job_costs, load_window_stats, projection
+    from mtlner.report.tables import to_markdown
 
     stats = load_window_stats(args.window_stats)
     for path in args.corpus_stats or []:
@@ -307,7 +307,7 @@ def _cost(args) -> None:
 
 
 def _reference(args) -> None:
-    from .reference import write_reference
+    from mtlner.report.reference import write_reference
 
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     page = write_reference(args.results, args.paper_dir, args.out_dir, args.title, notes)
@@ -326,20 +326,20 @@ def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple
 
 
 def _analysis(args) -> None:
-    from .analysis import write_analysis
+    from mtlner.report.analysis import write_analysis
 
     windows = _pairs(args.windows, "--windows")
     write_analysis(args.results, args.corpus_stats, args.predictions, windows, args.tables_dir, args.figures_dir)
 
 
 def _cross_corpus(args) -> None:
-    from .crosscorpus import write_cross_corpus
+    from mtlner.report.crosscorpus import write_cross_corpus
 
     write_cross_corpus(args.metrics, args.tables_dir, args.figures_dir, entities=args.entity)
 
 
 def _leaks(args) -> None:
-    from . import leaks
+    from mtlner.data import leaks
 
     targets = _pairs(args.target, "--target")
     if args.action == "audit":
@@ -352,7 +352,7 @@ def _leaks(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .trainconfig import TrainConfig
+    from mtlner.training.config import TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -606,8 +606,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
-        from .forkserver import forward
+    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.run.forkserver) runs it
+        from mtlner.run.forkserver import forward
 
         status = forward(list(sys.argv[1:] if argv is None else argv))
         if status is not None:
@@ -619,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .errors import Preempted
+    from mtlner.errors import Preempted
 
     try:
         args.run(args)

@@ -15,7 +15,7 @@ class UserError(Exception):
 
 class Preempted(Exception):
     """SIGTERM arrived during training; a checkpoint was written and the job can be rerun to resume
-    (:mod:`mtlner.train` raises it; here so the CLI can catch it without importing torch)."""
+    (:mod:`mtlner.training.loop` raises it; here so the CLI can catch it without importing torch)."""
 
 
 def first_line(err: BaseException, limit: int = 100) -> str:

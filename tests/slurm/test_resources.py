@@ -198,6 +198,8 @@ def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     for line in commands:
         kind = re.search(r" train --kind (\w+)", line).group(1)
         wrapper = (
-            "-m mtlner.gpu_slots --share 2 --" if kind != "mtl" else "-m mtlner.gpu_slots --share 2 --exclusive --"
+            "-m mtlner.run.gpu_slots --share 2 --"
+            if kind != "mtl"
+            else "-m mtlner.run.gpu_slots --share 2 --exclusive --"
         )
         assert wrapper in line.split(" train --kind ")[0], line
