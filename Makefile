@@ -37,6 +37,7 @@ SNAKEFILES := Snakefile $(wildcard workflow/rules/*.smk) tests/huner/Snakefile
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py  # stages import downward, no cycles
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/snakefmt --check $(SNAKEFILES)
 	$(BIN)/snakemake --lint --configfile config.yaml

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from mtlner.training.crf import LinearChainCRF
-from mtlner.training.inference import IGNORE
+from mtlner.data.labels import IGNORE
 
 
 def _iob_labels(gen: torch.Generator, mask: torch.Tensor) -> torch.Tensor:

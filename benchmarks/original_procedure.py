@@ -25,10 +25,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mtlner.training.inference import IGNORE, collate
+from mtlner.data.labels import IGNORE, LABELS
+
+from mtlner.training.inference import collate
 from mtlner.training.metrics import scores
 from mtlner.training.loop import Task, TrainConfig, _selection_score, round_robin, sentences_of
-from mtlner.data.windows import LABELS, Window
+from mtlner.data.windows import Window
 
 
 def padded_collate(windows: list[Window], pad_id: int, max_length: int, device: torch.device):

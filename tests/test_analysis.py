@@ -16,7 +16,8 @@ from mtlner.report.analysis import (
     write_analysis,
 )
 from mtlner.errors import UserError
-from mtlner.data.windows import LABEL_ID, SPECIAL, Window, ablate, save_windows
+from mtlner.data.labels import LABEL_ID, SPECIAL
+from mtlner.data.windows import Window, ablate, save_windows
 
 
 def window(*sentences: str, doc: int = 0) -> Window:

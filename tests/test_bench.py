@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from mtlner.data.corpus import Sentence, TaggedDocument
-from mtlner.training.inference import IGNORE, collate, predict_windows
+from mtlner.data.labels import IGNORE
+from mtlner.training.inference import collate, predict_windows
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import Task, TrainConfig
 from mtlner.data.windows import Window

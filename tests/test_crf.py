@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from mtlner.training.crf import LinearChainCRF, masks_from_positions
-from mtlner.training.inference import IGNORE, collate
-from mtlner.data.windows import LABELS, Window, word_positions
+from mtlner.data.labels import IGNORE, LABELS, word_positions
+from mtlner.training.inference import collate
+from mtlner.data.windows import Window
 
 LABEL_SETS = [
     LABELS,  # the project's: O, B, I and the special-token class (never a state)

@@ -23,7 +23,8 @@ from mtlner.report.crosscorpus import (
 )
 from mtlner.errors import UserError
 from mtlner.training.loop import Task, TrainConfig
-from mtlner.data.windows import LABEL_ID, LABELS, SPECIAL, Window
+from mtlner.data.labels import LABEL_ID, LABELS, SPECIAL
+from mtlner.data.windows import Window
 
 from conftest import DEMO_CORPORA
 from test_workflow import job_counts, snakemake

@@ -10,7 +10,9 @@ import pytest
 import torch
 from seqeval.scheme import IOB2, Entities
 
-from mtlner.training.inference import collate, eval_batches, iob_spans, predict_windows
+from mtlner.data.labels import iob_spans
+
+from mtlner.training.inference import collate, eval_batches, predict_windows
 from mtlner.training.model import MultiTaskTagger
 from mtlner.data.windows import Window
 

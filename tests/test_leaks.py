@@ -11,7 +11,8 @@ import pytest
 
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.data.leaks import audit, command_targets, drop, warn, write_audit
+from mtlner.data.leaks import audit, command_targets, drop, warn
+from mtlner.report.leak_audit import write_audit
 
 from conftest import DEMO_CORPORA, write
 

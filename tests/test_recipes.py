@@ -6,10 +6,11 @@ import torch
 
 from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
-from mtlner.training.inference import IGNORE, collate
+from mtlner.data.labels import IGNORE, LABEL_ID, SPECIAL, word_positions
+from mtlner.training.inference import collate
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import TrainConfig, train
-from mtlner.data.windows import LABEL_ID, SPECIAL, build_windows, word_positions
+from mtlner.data.windows import build_windows
 
 from test_train import _task
 

@@ -10,7 +10,7 @@ import torch
 
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import Task, TrainConfig, _fingerprint, train
-from mtlner.data.windows import LABEL_ID
+from mtlner.data.labels import LABEL_ID
 
 from test_train import _task
 

@@ -11,7 +11,8 @@ from mtlner.errors import UserError
 from mtlner.training.model import MultiTaskTagger
 from mtlner.tag.pipeline import entities, read_text, tag_files
 from mtlner.training.loop import Task, TrainConfig, train
-from mtlner.data.windows import LABEL_ID, build_windows
+from mtlner.data.labels import LABEL_ID
+from mtlner.data.windows import build_windows
 
 from conftest import DEMO_CORPORA, write
 

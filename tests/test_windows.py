@@ -5,7 +5,8 @@ import torch
 
 from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
-from mtlner.data.windows import LABEL_ID, SPECIAL, ablate, build_windows, load_windows, save_windows
+from mtlner.data.labels import LABEL_ID, SPECIAL
+from mtlner.data.windows import ablate, build_windows, load_windows, save_windows
 
 
 def _doc(*sentences):

@@ -343,7 +343,9 @@ def _leaks(args) -> None:
 
     targets = _pairs(args.target, "--target")
     if args.action == "audit":
-        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
+        from mtlner.report.leak_audit import write_audit
+
+        write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
     elif args.action == "drop":
         leaks.drop(_pairs(args.corpus, "--corpus", parts=3), targets)
     else:
@@ -609,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.run.forkserver) runs it
         from mtlner.run.forkserver import forward
 
-        status = forward(list(sys.argv[1:] if argv is None else argv))
+        status = forward(list(sys.argv[1:] if argv is None else argv), entry="mtlner.cli:main")
         if status is not None:
             return status
     args = build_parser().parse_args(argv)

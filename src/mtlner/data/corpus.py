@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mtlner.atomic import atomic_path
 from mtlner.errors import UserError
-from mtlner.training.inference import iob_spans
+from mtlner.data.labels import iob_spans
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ Pairs audited (one table row each where they share anything):
   encoder on every task's text, and STL from MTL starts from such an encoder; dev too, since
   the dev splits select the epoch whose weights tag the target.
 
-``write_audit`` writes the table and, per task or target B, the overlaps of any task's training
-text with B's dev/test splits (a target's: its test split against train and dev splits,
-``results/leaks/<name>.json``); ``warn`` audits the tasks of one MTL job, and the targets its
+:func:`mtlner.report.leak_audit.write_audit` writes the table and, per task or target B, the
+overlaps of any task's training text with B's dev/test splits (a target's: its test split against
+train and dev splits, ``results/leaks/<name>.json``); ``warn`` audits the tasks of one MTL job, and the targets its
 command scores (its ``--cross-test`` arguments that name no task of the job), and logs a
 warning for every such overlap among them before running the job's command (it reads the
 corpora itself, so training never waits for, or reruns after, the audit rule). ``drop``
@@ -69,14 +69,6 @@ COLUMNS = [
     "shared_documents",
     "dropped_from_a",
 ]
-TITLE = (
-    "Leak audit: distinct normalised sentences (case-folded tokens) and document IDs that split_a of task_a shares "
-    "with split_b of task_b; sentences_a / sentences_b: how many sentences of each split they are; share_b: of "
-    "split_b's sentences; shared_documents empty where a split has no IDs; dropped_from_a: training sentences removed "
-    "by drop_leaks; pairs sharing nothing are left out. Rows of scope 'evaluation-only target': task_b is a "
-    "cross-corpus target (test split only, never trained on, scored by every job with a head of its entity type) "
-    "and split_a a task's train or dev split"
-)
 
 
 def sentence_key(tokens: list[str]) -> bytes:
@@ -206,34 +198,6 @@ def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
         {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in rows.to_dict("records")
     ]
-
-
-def write_audit(
-    corpora: dict[str, str | Path], table_dir, json_dir, targets: dict[str, str | Path] | None = None
-) -> pd.DataFrame:
-    """The table (CSV + Markdown), one JSON per task and per evaluation-only target, and a
-    warning per training-text overlap."""
-    from mtlner.report.tables import to_markdown
-
-    dropped = {}
-    for task, folder in corpora.items():
-        stats = Path(folder) / "stats.json"
-        if stats.is_file():
-            dropped[task] = json.loads(stats.read_text()).get("drop_leaks", {}).get("by_eval_split", {})
-    targets = {name: folder for name, folder in (targets or {}).items() if name not in corpora}
-    frame = audit(corpora, dropped, targets)
-    base = Path(table_dir) / "leak_audit"
-    with atomic_path(f"{base}.csv") as tmp:
-        frame.to_csv(tmp, index=False)
-    with atomic_path(f"{base}.md") as tmp:
-        tmp.write_text(to_markdown(frame.astype(object).where(frame.notna(), ""), TITLE), encoding="utf-8")
-    for task in [*corpora, *targets]:
-        overlaps = task_overlaps(frame, task)
-        for row in overlaps:
-            log.warning("leak: %s", describe(row))
-        marked = {"evaluation_only": True} if task in targets else {}
-        write_json(Path(json_dir) / f"{task}.json", {"task": task, **marked, "overlaps": overlaps})
-    return frame
 
 
 # --------------------------------------------------------------------------- MTL job logs

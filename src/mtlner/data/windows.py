@@ -21,11 +21,9 @@ import torch
 
 from mtlner.atomic import atomic_path
 from mtlner.data.corpus import TaggedDocument
+from mtlner.data.labels import LABEL_ID, SPECIAL
 from mtlner.errors import UserError, first_line
 
-LABELS = ("O", "B", "I", "SPECIAL")
-LABEL_ID = {name: i for i, name in enumerate(LABELS)}
-SPECIAL = LABEL_ID["SPECIAL"]
 WINDOWINGS = ("pack", "sentence")
 
 
@@ -37,20 +35,6 @@ class Window:
     sentence_lengths: list[int]  # words per sentence, in order; sums to len(word_ends)
     words: list[str]
     doc: int  # index of the source document within the split
-
-
-LABEL_SUBWORDS = ("all", "first")
-
-
-def word_positions(window: Window, label_subwords: str = "all") -> list[int]:
-    """Where each word is read (and, with ``first``, trained): its last subword under the
-    paper's recipe (``all``: every subword carries the word's tag, the last one is read, as
-    ``multitaskers/multi_tasking_bert.py::predict`` in the paper's code does), its first subword
-    under the Hugging Face recipe (``first``: only that one carries the loss). A window's words
-    are contiguous between [CLS] and [SEP], so a word starts right after the previous one ends."""
-    if label_subwords == "all":
-        return window.word_ends
-    return [1] + [end + 1 for end in window.word_ends[:-1]] if window.word_ends else []
 
 
 @dataclass

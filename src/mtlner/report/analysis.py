@@ -88,7 +88,7 @@ def read_tagged(path: str | Path) -> list[tuple[list[str], list[str], list[str]]
 
 def training_forms(windows) -> set[str]:
     """Surface forms of the gold mentions in a list of training windows."""
-    from mtlner.data.windows import LABELS
+    from mtlner.data.labels import LABELS
 
     words, tags = [], []
     for w in windows:

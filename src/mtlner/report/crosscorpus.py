@@ -14,7 +14,7 @@ on), and the same code as the job's own test pass
 (``train.Run.evaluate``: the same word positions, batching and ``metrics.scores``) scores them
 at every level (word, word_strict, entity). A target is never paired with its own head (an MTL
 job lists every task; its own test pass already scored it). Tasks of one entity type share the
-label set by construction: every head predicts ``windows.LABELS`` (O, B, I, special), and the
+label set by construction: every head predicts ``labels.LABELS`` (O, B, I, special), and the
 entity type is the task's config type after ``corpus.normalise_entity_type``.
 
 The scores go into the job's ``metrics.json`` under ``cross_corpus`` (a list; empty when no

@@ -11,10 +11,10 @@ How a job is served::
 
     snakemake (onstart)  --starts-->  python -m mtlner.run.forkserver serve --socket S
     job shell: python -m mtlner.cli train ...   (MTLNER_FORKSERVER=S in its environment)
-        -> connects to S, sends its argv, working directory, environment and its stdin/stdout/
-           stderr descriptors (SCM_RIGHTS), then waits
+        -> connects to S, sends its entry point (mtlner.cli:main), argv, working directory,
+           environment and its stdin/stdout/stderr descriptors (SCM_RIGHTS), then waits
     server: fork(); the child takes over those descriptors, directory and environment and runs
-        mtlner.cli.main(argv); the server reports the child's pid, forwards signals the client
+        entry(argv); the server reports the child's pid, forwards signals the client
         receives (Ctrl-C, SLURM/Snakemake SIGTERM) and, when the child ends, its exit status
     client: exits with that status (128 + N when the child died of signal N)
 
@@ -101,9 +101,11 @@ log = logging.getLogger("mtlner.run.forkserver")
 # ---------------------------------------------------------------- client side (the job's process)
 
 
-def forward(argv: list[str]) -> int | None:
-    """Run ``mtlner argv`` in a fork of the server named by $MTLNER_FORKSERVER; its exit status,
-    or None when there is no server to take it (the caller then runs the command itself)."""
+def forward(argv: list[str], entry: str) -> int | None:
+    """Run ``entry(argv)`` in a fork of the server named by $MTLNER_FORKSERVER; its exit status,
+    or None when there is no server to take it (the caller then runs the command itself).
+    ``entry`` names the function as ``module:function`` (the caller's own ``main``), so this
+    module never imports the command line it serves."""
     path = os.environ.get(ENV_SOCKET)
     if not path or _serving:  # in a served job: run here (what it execs forwards again)
         return None
@@ -117,6 +119,7 @@ def forward(argv: list[str]) -> int | None:
         return None
     request = {
         "argv": argv,
+        "entry": entry,
         "cwd": os.getcwd(),
         "env": dict(os.environ),
         "python": os.path.realpath(sys.executable),
@@ -388,11 +391,13 @@ def run_request(request: dict, added_by_imports: dict | None = None) -> int:
         import torch
 
         torch.set_num_threads(int(threads))
-    from mtlner import cli
+    import importlib
 
+    module, _, function = request["entry"].partition(":")
+    main = getattr(importlib.import_module(module), function)
     sys.argv = ["mtlner", *request["argv"]]
     try:
-        return cli.main(request["argv"])
+        return main(request["argv"])
     except SystemExit as done:  # argparse errors, --help
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
 

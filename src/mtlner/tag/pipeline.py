@@ -7,7 +7,7 @@ offsets by the same OpenNLP-like rules the HUNER preprocessing uses
 every window through :mod:`mtlner.training.inference`, as training scores dev and test (length-sorted
 batches, bf16 autocast on CUDA). As in evaluation, a word takes the label of its last subword
 (its first for a model trained with ``label_subwords: first``), and an entity is a ``B``
-followed by its ``I`` words (strict IOB2, :func:`mtlner.training.inference.iob_spans`; an ``I`` without
+followed by its ``I`` words (strict IOB2, :func:`mtlner.data.labels.iob_spans`; an ``I`` without
 a ``B`` starts nothing). An entity's score is the mean, over its words, of the softmax
 probability of the label predicted where the word is read.
 
@@ -64,9 +64,10 @@ from mtlner.atomic import atomic_path
 from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError, first_line
 from mtlner.data.huner.tokenize import split_sentences, tokenize
-from mtlner.training.inference import iob_spans, pick_device, predict_windows
+from mtlner.data.labels import LABEL_ID, LABEL_SUBWORDS, LABELS, iob_spans
+from mtlner.training.inference import pick_device, predict_windows
 from mtlner.training.model import MultiTaskTagger
-from mtlner.data.windows import LABEL_ID, LABEL_SUBWORDS, LABELS, build_windows
+from mtlner.data.windows import build_windows
 
 log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "conll", "bioc")
@@ -419,7 +420,7 @@ def load_model(folder: str | Path, device: torch.device):
 
 
 def entities(labels: list[int], probs: list[float]) -> list[tuple[int, int, float]]:
-    """Strict IOB2 entities of one sentence (:func:`mtlner.training.inference.iob_spans`): (first word,
+    """Strict IOB2 entities of one sentence (:func:`mtlner.data.labels.iob_spans`): (first word,
     last word + 1, mean probability of its words' labels)."""
     return [
         (start, end, sum(probs[start:end]) / (end - start)) for start, end, _ in iob_spans([LABELS[i] for i in labels])

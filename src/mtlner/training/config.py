@@ -47,7 +47,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         # here, not at the top: mtlner.data.windows imports torch, which the CLI's parser does not need
-        from mtlner.data.windows import LABEL_SUBWORDS
+        from mtlner.data.labels import LABEL_SUBWORDS
 
         if self.label_subwords not in LABEL_SUBWORDS:
             raise UserError(f"label_subwords {self.label_subwords!r} is unknown", hint="use all (paper) or first")

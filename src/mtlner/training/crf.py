@@ -9,7 +9,7 @@ its own (not yet wired into training):
 - **States** are the labels that are ``O``, ``B[-type]`` or ``I[-type]``; any other label (the
   special-token class) is never a state, so decoding never outputs it.
 - **mask** ``[batch, seq]`` marks the positions that carry a word label: each word's read-from
-  subword, as the word metric reads it (:func:`mtlner.data.windows.word_positions`). Those positions
+  subword, as the word metric reads it (:func:`mtlner.data.labels.word_positions`). Those positions
   are gathered into one compact chain per window, so padding, ``[CLS]``/``[SEP]`` and the
   subwords a word is not read from are skipped, not treated as ``O``. A window without any
   masked position has an empty chain (likelihood 1, empty path).
@@ -21,7 +21,7 @@ its own (not yet wired into training):
 IOB2 constraints, in the likelihood, Viterbi and the marginals alike (``-inf`` scores, so a
 forbidden path has probability exactly 0): no ``I`` at the start (of the window or of a
 sentence), no ``O -> I-x``, no ``B-x -> I-y`` / ``I-x -> I-y`` with ``y != x``. Every allowed
-path is one :func:`mtlner.training.inference.iob_spans` decodes without dropping a tag.
+path is one :func:`mtlner.data.labels.iob_spans` decodes without dropping a tag.
 
 Written here (forward algorithm, Viterbi, forward-backward: one file of torch) rather than
 taken from ``pytorch-crf``: it is small, it adds no package to the environment, and the constraints

@@ -9,13 +9,11 @@ read windows through these functions, so a window is padded, batched and read al
   bounded memory); :func:`predict_windows` hands the predictions back in the windows' order;
 - :func:`autocast`: bf16 on CUDA when asked, full precision everywhere else;
 - :func:`predict_windows`: each word's label (and its probability) from one or more task heads,
-  read where the model was trained to put it (:func:`mtlner.data.windows.word_positions`);
-- :func:`iob_spans`: the one strict-IOB2 span decoder, behind the entity metric, the corpus
-  statistics and the entities ``mtlner tag`` writes.
+  read where the model was trained to put it (:func:`mtlner.data.labels.word_positions`).
 
-torch is imported inside the functions that need it: :mod:`mtlner.data.corpus` and
-:mod:`mtlner.training.metrics` use only :func:`iob_spans`, and the jobs that only read corpora or write
-tables start without loading torch (about 2 s each).
+The label scheme and the IOB2 span decoder are :mod:`mtlner.data.labels`'. torch is imported
+inside the functions that need it, so a job that imports this module for its types alone
+starts without loading torch (about 2 s).
 """
 
 from __future__ import annotations
@@ -25,39 +23,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, NamedTuple
 
+from mtlner.data.labels import IGNORE, word_positions
+
 if TYPE_CHECKING:
     import torch
 
     from mtlner.data.windows import Window
-
-IGNORE = -100  # label of the positions the loss skips (pads; with label_subwords="first" all but first subwords)
-
-
-# --------------------------------------------------------------------------- spans
-
-
-def iob_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """(start, end, type) of every strict-IOB2 entity of one sentence, end exclusive.
-
-    ``tags`` are ``B``/``I``/``O``, optionally typed (``B-gene``; the type is what follows the
-    first hyphen, ``""`` when untyped). An entity is a ``B`` followed by the ``I`` of its own
-    type; an ``I`` that continues nothing (after ``O``, or after an entity of another type)
-    starts nothing, and anything else (``O``, a special label) is outside. This is seqeval's
-    ``mode="strict", scheme=IOB2`` (tests/test_inference.py checks it on every short sequence).
-    """
-    spans: list[tuple[int, int, str]] = []
-    start, kind = None, ""
-    for i, tag in enumerate(tags):
-        prefix, _, tag_type = tag.partition("-")
-        if prefix == "I" and start is not None and tag_type == kind:
-            continue
-        if start is not None:
-            spans.append((start, i, kind))
-        start, kind = (i, tag_type) if prefix == "B" else (None, "")
-    if start is not None:
-        spans.append((start, len(tags), kind))
-    return spans
-
 
 # --------------------------------------------------------------------------- device, batches
 
@@ -95,8 +66,6 @@ def collate(
     each word's first subword keeps its label (the others and [CLS]/[SEP] are ignored too, as in
     Hugging Face's token-classification examples)."""
     import torch
-
-    from mtlner.data.windows import word_positions
 
     longest = max(len(w.input_ids) for w in windows)
     if length is not None and longest > length:
@@ -179,8 +148,6 @@ def predict_windows(
     CUDA). ``progress``: called with the number of windows of every batch done.
     """
     import torch
-
-    from mtlner.data.windows import word_positions
 
     if tasks is None:
         tasks = list(getattr(model, "_orig_mod", model).heads)

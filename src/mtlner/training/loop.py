@@ -40,11 +40,12 @@ from tqdm.auto import tqdm
 
 from mtlner.atomic import atomic_path
 from mtlner.errors import Preempted, UserError, first_line
-from mtlner.training.inference import IGNORE, autocast, collate, pick_device, predict_windows
+from mtlner.data.labels import IGNORE, LABELS, SPECIAL
+from mtlner.training.inference import autocast, collate, pick_device, predict_windows
 from mtlner.training.metrics import LEVELS, scores
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.config import SCHEDULES, TrainConfig
-from mtlner.data.windows import LABELS, SPECIAL, Window
+from mtlner.data.windows import Window
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 2  # layout of checkpoint.pt; a checkpoint of another layout is never resumed

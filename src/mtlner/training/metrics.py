@@ -12,7 +12,7 @@
   only when its tag matches exactly). Stricter than the paper; kept as its own column.
 - ``entity`` — exact span match under strict IOB2 (seqeval ``mode="strict", scheme=IOB2``):
   an entity is a ``B`` followed by its ``I``s (Table 7); the spans are
-  :func:`mtlner.training.inference.iob_spans`, the decoder ``mtlner tag`` and the corpus statistics use.
+  :func:`mtlner.data.labels.iob_spans`, the decoder ``mtlner tag`` and the corpus statistics use.
 
 A word predicted as the special class counts as ``O`` at every level (it is never a mention).
 All three are computed from counts (true positives, predicted, gold) so that results can be
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mtlner.training.inference import iob_spans
+from mtlner.data.labels import iob_spans
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from torch import nn
 
 from mtlner.atomic import atomic_path
 from mtlner.errors import UserError, first_line
-from mtlner.data.windows import LABELS
+from mtlner.data.labels import LABELS
 
 log = logging.getLogger(__name__)
 
