@@ -138,7 +138,7 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
 def _train(args) -> None:
     import torch
 
-    from mtlner.report import crosscorpus
+    from mtlner.training import cross_test
     from mtlner.training.model import MultiTaskTagger, load_tokenizer
     from mtlner.training.loop import Task, TrainConfig, ensure_writable, train, write_predictions
     from mtlner.data.windows import ablate, load_windows
@@ -162,7 +162,7 @@ def _train(args) -> None:
                 train_total=len(train_windows),
             )
         )
-    targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
+    targets = cross_test.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
     loading = time.monotonic()
     model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
@@ -171,7 +171,7 @@ def _train(args) -> None:
     work_dir = out_dir / ".work"
     result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
     # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
-    cross = crosscorpus.cross_test(crosscorpus.evaluator(model, tokenizer, cfg), tasks, targets)
+    cross = cross_test.cross_test(cross_test.evaluator(model, tokenizer, cfg), tasks, targets)
     for name, (gold, pred) in result.predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:

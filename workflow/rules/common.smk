@@ -294,7 +294,7 @@ def window_files(tasks, key=WINDOW_KEY):
 
 # Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job scores its heads on the
 # test splits of the other tasks of the same entity type and of the evaluation-only targets of
-# that type (TARGETS), right after its own test pass (mtlner.report.crosscorpus); those test windows
+# that type (TARGETS), right after its own test pass (mtlner.training.cross_test); those test windows
 # are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
 # target of its type gets no flag and no input: its jobs do not change.
 def entity_of(name):

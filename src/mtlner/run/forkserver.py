@@ -90,7 +90,7 @@ PRELOAD = (
     "mtlner.training.model",
     "mtlner.training.inference",
     "mtlner.data.windows",
-    "mtlner.report.crosscorpus",
+    "mtlner.training.cross_test",
     "mtlner.data.leaks",
 )
 MAX_REQUEST = 1 << 20  # bytes: argv + environment
