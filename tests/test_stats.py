@@ -154,7 +154,8 @@ def test_significance_refuses_missing_predictions_and_different_test_sets(tmp_pa
 
 def test_significance_marks_comparisons_on_too_few_test_documents(tmp_path, caplog):
     from mtlner.report.bootstrap import MIN_DOCUMENTS
-    from mtlner.report.tables import build_tables, to_markdown
+    from mtlner.report.io import to_markdown
+    from mtlner.report.tables import build_tables
 
     many, one = MIN_DOCUMENTS, 1  # t1: enough documents; t2: a corpus without -DOCSTART- (one document)
     jobs = [

@@ -20,7 +20,6 @@ Every problem a user can fix is reported as one message naming the file/line/key
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -261,49 +260,18 @@ def _tag(args) -> None:
 
 
 def _cost(args) -> None:
-    import pandas as pd
-    import yaml
+    from mtlner.report.cost import write_cost_tables
 
-    from mtlner.atomic import atomic_path, write_text
-    from mtlner.report.cost import cost_table, job_costs, load_window_stats, projection
-    from mtlner.report.tables import to_markdown
-
-    stats = load_window_stats(args.window_stats)
-    for path in args.corpus_stats or []:
-        corpus = json.loads(Path(path).read_text())
-        if corpus["task"] in stats:
-            stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
-    jobs = job_costs(args.metrics, stats)
-    grid = yaml.safe_load(Path(args.grid_config).read_text())
-    paper = None
-    if args.paper_dir:
-        table1 = Path(args.paper_dir) / "table1_mentions.csv"
-        try:
-            paper = pd.read_csv(table1)
-        except (OSError, ValueError) as err:
-            raise UserError(
-                f"cannot read the paper's Table 1 {table1}: {err}", hint="set paper_dir to resources/paper or to ''"
-            ) from err
-    epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
-    levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
-    tables = {
-        "cost": (
-            cost_table(jobs),
-            "Cost of this run: device-hours by job kind and ablation level, with the shares of "
-            "training, dev evaluation and checkpoint writing",
-        ),
-        "cost_projection": (
-            projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
-            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
-            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
-            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions",
-        ),
-    }
-    for name, (frame, title) in tables.items():
-        base = Path(args.out_dir) / name
-        with atomic_path(f"{base}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(f"{base}.md", to_markdown(frame, title))
+    write_cost_tables(
+        args.metrics,
+        args.window_stats,
+        args.corpus_stats or [],
+        args.grid_config,
+        args.out_dir,
+        paper_dir=args.paper_dir,
+        epochs=args.epochs,
+        scale=args.scale,
+    )
 
 
 def _reference(args) -> None:

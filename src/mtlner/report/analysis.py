@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mtlner.atomic import atomic_path, write_text
 from mtlner.report.bootstrap import prediction_path
 from mtlner.errors import UserError
 from mtlner.training.metrics import entity_spans
@@ -281,7 +280,7 @@ def write_analysis(
 ) -> list[Path]:
     """Both tables (CSV + Markdown) and their figures (PNG + SVG)."""
     from mtlner.report import plots
-    from mtlner.report.tables import load_corpus_stats, load_results, to_markdown
+    from mtlner.report.io import load_corpus_stats, load_results, write_table
 
     results = load_results(results_csv)
     corpus = load_corpus_stats(corpus_stats)
@@ -292,11 +291,7 @@ def write_analysis(
     }
     written = []
     for name, frame in frames.items():
-        base = Path(tables_dir) / name
-        with atomic_path(f"{base}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(f"{base}.md", to_markdown(frame, TITLES[name]))
-        written += [Path(f"{base}.csv"), Path(f"{base}.md")]
+        written += write_table(frame, Path(tables_dir) / name, TITLES[name])
     has_ea = (results["kind"] == "stl_from_mtl").any()
     figures = {"fig_unseen_data_ablation": lambda: plots.fig_unseen_data_ablation(frames["seen_unseen"])}
     for kind in KINDS if has_ea else KINDS[:2]:

@@ -215,3 +215,48 @@ def projection(
     total |= {f"hours_{k}": v for k, v in hours.items()}
     total["hours_total"] = sum(hours.values())
     return pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
+
+
+def write_cost_tables(
+    metrics_paths, window_stats, corpus_stats, grid_config, out_dir, paper_dir=None, epochs=None, scale=1.0
+) -> None:
+    """``cost`` and ``cost_projection`` (CSV + Markdown) in ``out_dir`` (``mtlner cost``): this
+    run's jobs, and the design in ``grid_config`` at this run's throughput; ``corpus_stats`` add
+    each task's training mentions, ``paper_dir`` the paper's Table 1 for tasks that did not run."""
+    import yaml
+
+    from mtlner.report.io import write_table
+
+    stats = load_window_stats(window_stats)
+    for path in corpus_stats:
+        corpus = json.loads(Path(path).read_text())
+        if corpus["task"] in stats:
+            stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
+    jobs = job_costs(metrics_paths, stats)
+    grid = yaml.safe_load(Path(grid_config).read_text())
+    paper = None
+    if paper_dir:
+        table1 = Path(paper_dir) / "table1_mentions.csv"
+        try:
+            paper = pd.read_csv(table1)
+        except (OSError, ValueError) as err:
+            raise UserError(
+                f"cannot read the paper's Table 1 {table1}: {err}", hint="set paper_dir to resources/paper or to ''"
+            ) from err
+    epochs = epochs or int(grid.get("training", {}).get("epochs", 20))
+    levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
+    tables = {
+        "cost": (
+            cost_table(jobs),
+            "Cost of this run: device-hours by job kind and ablation level, with the shares of "
+            "training, dev evaluation and checkpoint writing",
+        ),
+        "cost_projection": (
+            projection(jobs, stats, grid["tasks"], paper, epochs, levels, scale),
+            f"Projected device-hours of the design in {Path(grid_config).name} ({len(grid['tasks'])} tasks, "
+            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
+            f"{scale:g}); estimated = size from the paper's Table 1 mentions",
+        ),
+    }
+    for name, (frame, title) in tables.items():
+        write_table(frame, Path(out_dir) / name, title)

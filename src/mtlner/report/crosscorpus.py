@@ -17,7 +17,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mtlner.atomic import atomic_path, write_text
 from mtlner.errors import UserError
 
 if TYPE_CHECKING:  # pandas/numpy imported by the functions that draw the table and the figure
@@ -179,14 +178,10 @@ def write_cross_corpus(metrics_paths, tables_dir, figures_dir, entities=None) ->
     """The cross_corpus table (CSV + Markdown) and a heat map per entity type (PNG + SVG):
     ``entities`` (the rule names those with two tasks or more), else every type with rows."""
     from mtlner.report import plots
-    from mtlner.report.tables import to_markdown
+    from mtlner.report.io import write_table
 
     table = cross_corpus_table(metrics_paths)
-    base = Path(tables_dir) / "cross_corpus"
-    with atomic_path(f"{base}.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    write_text(f"{base}.md", to_markdown(table, TITLE))
-    written = [Path(f"{base}.csv"), Path(f"{base}.md")]
+    written = write_table(table, Path(tables_dir) / "cross_corpus", TITLE)
     for entity in sorted(set(table["entity"])) if entities is None else entities:
         figure = Path(figures_dir) / figure_name(entity)
         plots._save(heat_map(table, entity), figure)

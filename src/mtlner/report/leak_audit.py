@@ -9,9 +9,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mtlner.atomic import atomic_path, write_json
+from mtlner.atomic import write_json
 from mtlner.data.leaks import audit, describe, task_overlaps
-from mtlner.report.tables import to_markdown
+from mtlner.report.io import write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,11 +40,7 @@ def write_audit(
             dropped[task] = json.loads(stats.read_text()).get("drop_leaks", {}).get("by_eval_split", {})
     targets = {name: folder for name, folder in (targets or {}).items() if name not in corpora}
     frame = audit(corpora, dropped, targets)
-    base = Path(table_dir) / "leak_audit"
-    with atomic_path(f"{base}.csv") as tmp:
-        frame.to_csv(tmp, index=False)
-    with atomic_path(f"{base}.md") as tmp:
-        tmp.write_text(to_markdown(frame.astype(object).where(frame.notna(), ""), TITLE), encoding="utf-8")
+    write_table(frame, Path(table_dir) / "leak_audit", TITLE, shown=frame.astype(object).where(frame.notna(), ""))
     for task in [*corpora, *targets]:
         overlaps = task_overlaps(frame, task)
         for row in overlaps:

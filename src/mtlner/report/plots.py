@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 
 from mtlner.atomic import atomic_path  # noqa: E402
 from mtlner.report.stats import pearson  # noqa: E402
-from mtlner.report.tables import class_averages, load_corpus_stats, load_results  # noqa: E402
+from mtlner.report.io import load_corpus_stats, load_results  # noqa: E402
+from mtlner.report.tables import class_averages  # noqa: E402
 
 COLOURS = {"cell_line": "#1b9e77", "chemical": "#d95f02", "gene": "#7570b3", "species": "#e7298a"}
 KIND_LABELS = {"stl": "STL", "mtl": "MTL", "stl_from_mtl": "STL from MTL without type"}

@@ -168,15 +168,10 @@ TITLE = (
 
 
 def write_storage_table(mtl_model, out_dir, stl_models=(), max_length=512, batch=8, device="cpu") -> list[Path]:
-    from mtlner.atomic import atomic_path, write_text
-    from mtlner.report.tables import to_markdown
+    from mtlner.report.io import write_table
 
     frame = storage_table(mtl_model, stl_models, max_length, batch, device)
-    base = Path(out_dir) / "storage"
-    with atomic_path(f"{base}.csv") as tmp:
-        frame.to_csv(tmp, index=False)
-    write_text(f"{base}.md", to_markdown(frame, TITLE))
-    return [Path(f"{base}.csv"), Path(f"{base}.md")]
+    return write_table(frame, Path(out_dir) / "storage", TITLE)
 
 
 if __name__ == "__main__":  # the measuring child process

@@ -1,6 +1,6 @@
 """Paper-style tables from the collected results (pure functions of the CSV and corpus stats).
 
-Every table is written as CSV (full precision) and Markdown (3 decimals). Where several seeds
+Every table is written as CSV (full precision) and Markdown (3 decimals; :func:`mtlner.report.io.write_table`). Where several seeds
 ran, a table holds the mean over seeds and an ``<column>_sd`` column beside it; Markdown shows
 ``mean ± sd``. Scores are word-level (the paper's Tables 2-6) unless the table says entity.
 "word" is the paper's own word metric (B and I merged, each word read from its last subword,
@@ -10,14 +10,12 @@ beside it in ``metric_levels`` and ``class_averages``.
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
-from mtlner.atomic import atomic_path, write_text
 from mtlner.errors import UserError
+from mtlner.report.io import load_corpus_stats, load_results, write_table
 from mtlner.report.stats import pearson
 
 WORD, WORD_STRICT, ENTITY = "word", "word_strict", "entity"
@@ -37,33 +35,6 @@ def table_names(
     if significance:
         names.append("significance")
     return names
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-def load_corpus_stats(paths: list[str | Path]) -> pd.DataFrame:
-    rows = []
-    for path in paths:
-        data = json.loads(Path(path).read_text())
-        row = {"task": data["task"], "entity": data["entity_type"], "dataset": data["dataset"]}
-        for split, s in data["splits"].items():
-            row[f"total_{split}"] = s["mentions"]
-            row[f"unique_{split}"] = s["unique_mentions"]
-            row[f"sentences_{split}"] = s["sentences"]
-            row[f"tokens_{split}"] = s["tokens"]
-            row[f"density_{split}"] = s["density"]
-        rows.append(row)
-    return pd.DataFrame(rows).sort_values(["entity", "dataset"]).reset_index(drop=True)
-
-
-def load_results(path: str | Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    # an all-empty column reads as float64 NaN; the entity names are text
-    frame["without"] = frame["without"].astype(object).fillna("")
-    if frame.empty:
-        raise UserError(f"{path} holds no results", hint="run the training jobs first (snakemake builds them)")
-    return frame
 
 
 # --------------------------------------------------------------------------- helpers
@@ -344,33 +315,6 @@ def paper_comparison(results, corpus, paper_dir: str | Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- output
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3f}"
-    return str(value)
-
-
-def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
-    """Pipe table; a ``<col>_sd`` column is folded into ``<col>`` as ``mean ± sd``."""
-    columns = [c for c in frame.columns if not (c.endswith("_sd") and c.removesuffix("_sd") in frame.columns)]
-    lines = [f"# {title}", ""] if title else []
-    lines.append("| " + " | ".join(columns) + " |")
-    lines.append("|" + "|".join("---" for _ in columns) + "|")
-    for _, row in frame.iterrows():
-        cells = []
-        for c in columns:
-            cell = _fmt(row[c])
-            sd = row.get(f"{c}_sd")
-            if cell and isinstance(sd, float) and not math.isnan(sd):
-                cell += f" ± {sd:.3f}"
-            cells.append(cell)
-        lines.append("| " + " | ".join(cells) + " |")
-    if frame.empty:
-        lines.append("")
-        lines.append("(no rows)")
-    return "\n".join(lines) + "\n"
-
-
 TITLES = {
     "table1_corpus": "Table 1. Mentions per split (total, unique), training sentences, tokens and annotation density",
     "table2_stl": "Table 2. STL, word-level scores (the paper's metric: B and I merged, last subword per word) at the best dev epoch",
@@ -444,9 +388,5 @@ def write_all_tables(
         sig = significance(results, predictions, rounds=rounds, seed=seed)
     written = []
     for name, frame in build_tables(results, corpus, paper_dir, names, sig).items():
-        base = Path(out_dir) / name
-        with atomic_path(f"{base}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(f"{base}.md", to_markdown(frame, TITLES[name]))
-        written += [Path(f"{base}.csv"), Path(f"{base}.md")]
+        written += write_table(frame, Path(out_dir) / name, TITLES[name])
     return written
