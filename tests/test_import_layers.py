@@ -14,12 +14,15 @@ Within a stage, modules may import each other; across stages only downward. Ever
 counts, including those inside functions and under ``TYPE_CHECKING`` (a lazy import is still a
 dependency, and a cycle through one is still a cycle), and the whole module graph has no
 cycle. A module started by name (the fork server runs ``mtlner.cli:main`` given in the job's
-request) is not an import.
+request) is not an import, so the last check reads the names written as text instead: every
+``mtlner.<module>`` in a command (``-m mtlner.run.gpu_slots``), a preload list, a docstring or a
+doc names a module that exists.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mtlner"
@@ -144,3 +147,70 @@ def test_the_checker_finds_a_cycle_and_an_upward_import(monkeypatch):
             assert "mtlner.data.a" in str(err)
         else:
             raise AssertionError(f"{check.__name__} passed on a broken graph")
+
+
+# --------------------------------------------------------------------------- names in strings
+
+ROOT = PACKAGE.parents[1]
+# where module names are written as text: `-m mtlner.x`, the fork server's preload list and
+# entry point, :mod: references in docstrings, commands in docs and rules
+TEXT_FILES = [
+    ROOT / name for name in ("Snakefile", "Makefile", "README.md", "BENCHMARKS.md", "pyproject.toml")
+] + sorted(
+    path
+    for folder in ("src", "workflow", "tests", "benchmarks", "docs", ".test", "ci", "profiles", "config")
+    for path in (ROOT / folder).rglob("*")
+    if path.suffix in {".py", ".smk", ".md", ".sh", ".yaml", ".toml", ".rst", ""} and path.is_file()
+)
+NOT_MODULES = {"mtlner.yaml", "mtlner.key", "mtlner.egg"}  # a file name (envs/mtlner.yaml), a BioC key
+DOTTED = re.compile(r"(?<![\w./-])mtlner(?:\.[A-Za-z_]\w*)+")
+
+
+def _top_level_names(module: str) -> set[str]:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def stale_names(text: str) -> list[tuple[int, str]]:
+    """(line, name) of every dotted ``mtlner.`` name in ``text`` that is no module, and no
+    module followed by one of its top-level names (``mtlner.cli:main``, ``mtlner.data.labels.LABELS``)."""
+    stale = []
+    for match in DOTTED.finditer(text):
+        name = match.group(0)
+        if name in NOT_MODULES:
+            continue
+        parts = name.split(".")
+        k = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in MODULES)
+        module, rest = ".".join(parts[:k]), parts[k:]
+        if rest and not rest[0].startswith("__") and rest[0] not in _top_level_names(module):
+            stale.append((text.count("\n", 0, match.start()) + 1, name))
+    return stale
+
+
+def test_every_module_named_in_text_exists():
+    """A moved module leaves no stale ``mtlner.<old name>`` behind in a command, a preload list
+    or a docstring (this file's own examples aside)."""
+    stale = []
+    for path in TEXT_FILES:
+        if path == Path(__file__).resolve():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        stale += [f"{path.relative_to(ROOT)}:{line}: {name}" for line, name in stale_names(text)]
+    assert not stale, "names of no module (or of nothing in it):\n" + "\n".join(stale)
+
+
+def test_stale_names_finds_an_old_module_name():
+    text = "python -m mtlner.train\nmtlner.training.loop.train, mtlner.cli:main, mtlner.__file__, envs/mtlner.yaml"
+    assert stale_names(text) == [(1, "mtlner.train")]

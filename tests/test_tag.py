@@ -9,7 +9,8 @@ from mtlner.cli import main
 from mtlner.data.corpus import read_conll
 from mtlner.errors import UserError
 from mtlner.training.model import MultiTaskTagger
-from mtlner.tag.pipeline import entities, read_text, tag_files
+from mtlner.tag.pipeline import entities, tag_files
+from mtlner.tag.text import read_text
 from mtlner.training.loop import Task, TrainConfig, train
 from mtlner.data.labels import LABEL_ID
 from mtlner.data.windows import build_windows

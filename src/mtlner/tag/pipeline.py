@@ -49,42 +49,33 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import re
 import sys
-import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from mtlner.atomic import atomic_path
 from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError, first_line
-from mtlner.data.huner.tokenize import split_sentences, tokenize
 from mtlner.data.labels import LABEL_ID, LABEL_SUBWORDS, LABELS, iob_spans
 from mtlner.training.inference import pick_device, predict_windows
 from mtlner.training.model import MultiTaskTagger
 from mtlner.data.windows import build_windows
+from mtlner.tag.text import (
+    MAX_TOKEN_CHARS,
+    TextDocument,
+    model_words,
+    read_text,
+    segment,
+    untaggable_tokens,
+    warn_untaggable,
+)
+from mtlner.tag.writers import FORMATS, WRITERS, check_output, write_output
 
 log = logging.getLogger(__name__)
-FORMATS = ("jsonl", "conll", "bioc")
-MAX_TOKEN_CHARS = 1000  # a longer token is tagged O without being tokenised (--max-token-chars)
-UNKNOWN_RUN_CHARS = 100  # an unknown subword covering more characters than this: the model sees nothing of them
-WARN_EACH = 3  # untaggable tokens warned about one by one per file; the rest are counted
 _RECOPY = (
     "copy the whole model folder again from the run that wrote it (encoder/, heads.pt and model.json belong together)"
 )
-
-
-@dataclass
-class TextDocument:
-    name: str
-    text: str
-    sentences: list[tuple[int, int]] = field(default_factory=list)  # character spans
-    tokens: list[list[tuple[int, int]]] = field(default_factory=list)  # per sentence
 
 
 def _shows_progress(enabled: bool) -> bool:
@@ -119,163 +110,6 @@ def _transformers_quiet(bars: bool = True, warnings: bool = True):
         if had_bars and not bars:
             hf_logging.enable_progress_bar()
         hf_logging.set_verbosity(verbosity)
-
-
-# --------------------------------------------------------------------------- output location
-
-
-def check_output(output: str | Path, inputs=()) -> Path:
-    """Refuse, before any work, an output that cannot be written: an existing folder, a path
-    under a file, a folder that is not writable, one of the inputs. Missing folders are
-    created when the output is written."""
-    path = Path(output)
-    if str(output) == "" or path.name in ("", ".", ".."):
-        raise UserError(f"output {str(output)!r} is not a file name", hint="give a file, e.g. -o tagged.jsonl")
-    if path.is_dir():
-        raise UserError(f"output {path} is a folder", hint=f"give a file name, e.g. -o {path / 'tagged.jsonl'}")
-    try:
-        resolved = path.resolve()
-        for p in inputs:
-            if Path(p).resolve() == resolved:
-                raise UserError(
-                    f"output {path} is also an input", hint="tagging would overwrite the text; choose another -o"
-                )
-    except OSError:  # a symlink loop and the like: the probe below says what is wrong
-        pass
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        if folder.is_symlink():
-            raise UserError(
-                f"cannot write {path}: {folder} is a broken symbolic link", hint="choose another -o or fix the link"
-            )
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: {folder} is a file, not a folder", hint="choose another -o")
-    try:  # a real write, not os.access: that says yes to root on a read-only mount
-        fd, probe = tempfile.mkstemp(prefix=f".tmp-{path.name}-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise UserError(
-            f"cannot write {path}: folder {folder} is not writable ({err.strerror or err})",
-            hint="choose another -o, or fix that folder's permissions",
-        ) from err
-    return path
-
-
-def _write(output: Path, text: str) -> None:
-    try:
-        with atomic_path(output) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UserError(
-            f"cannot write {output}: {err.strerror or err}",
-            hint="check free space and permissions there; nothing was written (an earlier file of that name is untouched)",
-        ) from err
-
-
-# --------------------------------------------------------------------------- input
-
-
-def read_text(path: str | Path) -> str:
-    """The file's text; UserError for a missing, binary or non-UTF-8 file."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UserError(f"cannot read input {path}: {err.strerror or err}", hint="give text files (UTF-8)") from err
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise UserError(f"{path} looks binary (a NUL byte at byte {nul})", hint="give plain UTF-8 text files")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise UserError(
-            f"{path} is not UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r})",
-            hint=f"convert it first, e.g. iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8.txt",
-        ) from err
-    return text
-
-
-def segment(name: str, text: str) -> TextDocument:
-    doc = TextDocument(name, text)
-    for start, end in split_sentences(text):
-        spans = tokenize(text, start, end)
-        if spans:
-            doc.sentences.append((start, end))
-            doc.tokens.append(spans)
-    return doc
-
-
-def untaggable_tokens(
-    doc: TextDocument, tokenizer, budget: int, max_token_chars: int = MAX_TOKEN_CHARS
-) -> dict[int, str]:
-    """Document-wide token index -> why the token cannot be tagged sensibly: longer than
-    ``max_token_chars`` characters (not tokenised at all), more subwords than a window
-    (``budget``) holds, or more than ``UNKNOWN_RUN_CHARS`` characters read as one unknown subword."""
-    flagged: dict[int, str] = {}
-    candidates: list[tuple[int, int, int]] = []
-    index = 0
-    for spans in doc.tokens:
-        for start, end in spans:
-            n = end - start
-            if n > max_token_chars:
-                flagged[index] = f"is longer than {max_token_chars} characters (--max-token-chars)"
-            elif 4 * n > budget or n > UNKNOWN_RUN_CHARS:  # a character is at most 4 subwords (byte-level BPE)
-                candidates.append((index, start, end))
-            index += 1
-    if candidates:
-        encoded = tokenizer(
-            [doc.text[s:e] for _, s, e in candidates],
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            verbose=False,
-        )
-        unk = tokenizer.unk_token_id
-        for (i, _, _), ids, offsets in zip(candidates, encoded["input_ids"], encoded["offset_mapping"]):
-            if len(ids) > budget:
-                flagged[i] = f"is longer than a window ({len(ids)} subwords, a window holds {budget})"
-                continue
-            run = max((b - a for t, (a, b) in zip(ids, offsets) if t == unk), default=0)
-            if unk is not None and run > UNKNOWN_RUN_CHARS:
-                flagged[i] = f"has {run} characters the tokenizer reads as one unknown subword"
-    return flagged
-
-
-def _warn_untaggable(doc: TextDocument, flagged: dict[int, str]) -> None:
-    if not flagged:
-        return
-    spans = [span for sentence in doc.tokens for span in sentence]
-    for k, index in enumerate(sorted(flagged)):
-        if k == WARN_EACH:
-            log.warning(
-                "%s: %d more such tokens tagged O (see docs/tag.md, 'Bad input')", doc.name, len(flagged) - WARN_EACH
-            )
-            break
-        start, end = spans[index]
-        head = doc.text[start : min(end, start + 20)] + ("..." if end - start > 20 else "")
-        log.warning(
-            "%s: the token at characters %d-%d (%r, %d characters) %s; tagged O",
-            doc.name,
-            start,
-            end,
-            head,
-            end - start,
-            flagged[index],
-        )
-
-
-def _model_words(doc: TextDocument, tokenizer, flagged: dict[int, str]) -> list[list[str]]:
-    """Token strings given to the encoder: an untaggable token becomes the unknown token (one
-    subword, its offsets kept; it is tagged O afterwards)."""
-    sentences, index = [], 0
-    for spans in doc.tokens:
-        words = []
-        for start, end in spans:
-            words.append(tokenizer.unk_token if index in flagged else doc.text[start:end])
-            index += 1
-        sentences.append(words)
-    return sentences
 
 
 # --------------------------------------------------------------------------- model
@@ -448,10 +282,10 @@ def tag_documents(
     inputs, flagged_per_doc = [], []
     for d in docs:
         flagged = untaggable_tokens(d, tokenizer, max_length - 2, max_token_chars)
-        _warn_untaggable(d, flagged)
+        warn_untaggable(d, flagged)
         inputs.append(
             TaggedDocument(
-                [Sentence(words, ["O"] * len(words)) for words in _model_words(d, tokenizer, flagged)], d.name
+                [Sentence(words, ["O"] * len(words)) for words in model_words(d, tokenizer, flagged)], d.name
             )
         )
         flagged_per_doc.append(flagged)
@@ -530,93 +364,6 @@ def _iob(labels: list[int], entity_type: str) -> list[str]:
     return tags
 
 
-# --------------------------------------------------------------------------- output
-
-
-def _jsonl(docs, records, tasks) -> str:
-    lines = []
-    for doc_records in records:
-        for r in doc_records:
-            lines.append(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}, ensure_ascii=False))
-    return "".join(line + "\n" for line in lines)
-
-
-def _conll(docs, records, tasks) -> str:
-    lines = ["# token\tstart\tend\t" + "\t".join(tasks)]
-    for doc, doc_records in zip(docs, records):
-        lines += [f"-DOCSTART-\t{doc.name}", ""]
-        for r in doc_records:
-            for k, (start, end) in enumerate(r["_tokens"]):
-                tags = "\t".join(r["_tags"][t][k] for t in tasks)
-                lines.append(f"{doc.text[start:end]}\t{start}\t{end}\t{tags}")
-            lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-# XML 1.0 allows tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF; lxml refuses the rest.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_safe(text: str, replacement: str = " ", counts: Counter | None = None) -> str:
-    """``text`` with every character XML 1.0 cannot hold replaced by ``replacement`` (one for
-    one when it is one character, so offsets into the text stay valid); ``counts`` tallies them."""
-    if counts is not None:
-        counts.update(_NOT_XML.findall(text))
-    return _NOT_XML.sub(replacement, text)
-
-
-def _bioc(docs, records, tasks) -> str:
-    import bioc
-    from bioc import biocxml
-
-    collection = bioc.BioCCollection()
-    collection.source = "mtlner tag"
-    collection.key = "mtlner.key"
-    number, counts, touched = 0, Counter(), 0
-    for doc, doc_records in zip(docs, records):
-        document = bioc.BioCDocument()
-        document.id = xml_safe(doc.name, "\ufffd")  # a file name may hold anything but NUL and /
-        passage = bioc.BioCPassage()
-        passage.offset = 0
-        before = sum(counts.values())
-        passage.text = xml_safe(doc.text, " ", counts)
-        touched += sum(counts.values()) > before
-        for r in doc_records:
-            for e in r["entities"]:
-                number += 1
-                annotation = bioc.BioCAnnotation()
-                annotation.id = f"T{number}"
-                annotation.infons.update(
-                    {
-                        "type": xml_safe(e["type"], "\ufffd"),
-                        "task": xml_safe(e["task"], "\ufffd"),
-                        "score": f"{e['score']:.4f}",
-                    }
-                )
-                annotation.add_location(bioc.BioCLocation(e["start"], e["end"] - e["start"]))
-                annotation.text = xml_safe(e["text"])  # the passage's characters at the location, replaced alike
-                passage.add_annotation(annotation)
-        document.add_passage(passage)
-        collection.add_document(document)
-    if counts:
-        which = ", ".join(f"U+{ord(c):04X} x{n}" for c, n in counts.most_common(5)) + (
-            ", ..." if len(counts) > 5 else ""
-        )
-        total = sum(counts.values())
-        log.warning(
-            "BioC: %d %s that XML cannot hold (%s), in %d of %d documents, written as a space each; offsets are unchanged",
-            total,
-            "characters" if total > 1 else "character",
-            which,
-            touched,
-            len(docs),
-        )
-    return biocxml.dumps(collection)
-
-
-WRITERS = {"jsonl": _jsonl, "conll": _conll, "bioc": _bioc}
-
-
 def tag_files(
     model_dir,
     inputs,
@@ -680,7 +427,7 @@ def tag_files(
     else:
         records = [[] for _ in docs]
     seconds = time.perf_counter() - started
-    _write(output, WRITERS[fmt](docs, records, list(model.tasks)))
+    write_output(output, WRITERS[fmt](docs, records, list(model.tasks)))
     sentences = sum(len(d.sentences) for d in docs)
     tokens = sum(len(t) for d in docs for t in d.tokens)
     return {
