@@ -66,6 +66,71 @@ def fix_top_relative(text):
     return TOP_REL.sub(sub, text)
 
 
+# names that moved to another module after the move (label scheme, cross-corpus scoring, table
+# I/O, the leak table, tag's input and output): (module, name) -> (module, new name)
+SYMBOLS = {
+    **{
+        ("data.windows", n): ("data.labels", n)
+        for n in ("LABELS", "LABEL_ID", "SPECIAL", "LABEL_SUBWORDS", "word_positions")
+    },
+    **{("training.inference", n): ("data.labels", n) for n in ("IGNORE", "iob_spans")},
+    **{
+        ("report.crosscorpus", n): ("training.cross_test", n)
+        for n in ("Target", "load_target", "pairs", "check_windows", "prepare", "cross_test", "evaluator")
+    },
+    **{("report.tables", n): ("report.io", n) for n in ("to_markdown", "load_results", "load_corpus_stats", "_fmt")},
+    ("data.leaks", "write_audit"): ("report.leak_audit", "write_audit"),
+    **{
+        ("tag.pipeline", n): ("tag.text", n)
+        for n in ("TextDocument", "read_text", "segment", "untaggable_tokens", "MAX_TOKEN_CHARS", "UNKNOWN_RUN_CHARS")
+    },
+    ("tag.pipeline", "WARN_EACH"): ("tag.text", "WARN_EACH"),
+    ("tag.pipeline", "_warn_untaggable"): ("tag.text", "warn_untaggable"),
+    ("tag.pipeline", "_model_words"): ("tag.text", "model_words"),
+    **{("tag.pipeline", n): ("tag.writers", n) for n in ("check_output", "xml_safe", "WRITERS", "FORMATS")},
+    ("tag.pipeline", "_write"): ("tag.writers", "write_output"),
+}
+FROM = re.compile(r"^(\s*)from mtlner\.([\w.]+) import (\([^)]*\)|[^\n]*)", re.M)
+FROM_PACKAGE = re.compile(r"^(\s*)from mtlner import ([^\n(]*)$", re.M)
+
+
+def _names(body: str) -> tuple[list[str], str]:
+    body, _, comment = body.strip().strip("()").partition("#")
+    return [n.strip() for n in body.replace("\n", " ").split(",") if n.strip()], ("  #" + comment if comment else "")
+
+
+def move_symbols(text: str) -> str:
+    def sub(m):
+        indent, module, body = m.groups()
+        names, comment = _names(body)
+        groups: dict[str, list[str]] = {}
+        for item in names:
+            name, _, alias = item.partition(" as ")
+            target, new = SYMBOLS.get((module, name.strip()), (module, name.strip()))
+            groups.setdefault(target, []).append(new + (f" as {alias.strip()}" if alias else ""))
+        if list(groups) == [module] and groups[module] == names:
+            return m.group(0)
+        return "\n".join(f"{indent}from mtlner.{k} import {', '.join(v)}{comment}" for k, v in groups.items())
+
+    return FROM.sub(sub, text)
+
+
+def split_package_imports(text: str) -> str:
+    """from mtlner import startup, sizing -> from mtlner.run import sizing, startup"""
+
+    def sub(m):
+        indent, body = m.groups()
+        names, comment = _names(body)
+        groups: dict[str, list[str]] = {}
+        for item in names:
+            name = item.split(" as ")[0].strip()
+            parent, _, leaf = ("mtlner." + MAP.get(name, name)).rpartition(".")
+            groups.setdefault(parent, []).append(item.replace(name, leaf, 1))
+        return "\n".join(f"{indent}from {k} import {', '.join(v)}{comment}" for k, v in groups.items())
+
+    return FROM_PACKAGE.sub(sub, text)
+
+
 files = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True).stdout.split()
 for f in files:
     p = Path(f)
@@ -81,6 +146,8 @@ for f in files:
     if f.startswith("src/mtlner/") and f.count("/") == 2 and f.endswith(".py"):
         new = fix_top_relative(new)
     new = DOTTED.sub(lambda m: "mtlner." + MAP[m.group(1)], new)
+    new = split_package_imports(new)
+    new = move_symbols(new) if p.suffix in {".py", ".smk", ""} else new
     new = PATHS.sub(lambda m: "src/mtlner/" + MAP[m.group(1)].replace(".", "/") + ".py", new)
     new = re.sub(r"src/mtlner/huner\b", "src/mtlner/data/huner", new)
     if new != text:
