@@ -37,6 +37,7 @@ SNAKEFILES := Snakefile $(wildcard workflow/rules/*.smk) tests/huner/Snakefile
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py  # stages import downward, no cycles
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/snakefmt --check $(SNAKEFILES)
 	$(BIN)/snakemake --lint --configfile config.yaml
@@ -55,7 +56,7 @@ REFERENCE_RUN = $(BIN)/snakemake --cores $(CORES) --keep-going --configfile $(RE
 
 reference: setup
 ifneq ($(strip $(HUNER_MIRROR)),)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.data.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
 else
 	$(REFERENCE_RUN)
 endif

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from mtlner.model import load_tokenizer
+    from mtlner.training.model import load_tokenizer
 
     return load_tokenizer("packaged:minilm")
 

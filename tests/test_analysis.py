@@ -1,4 +1,4 @@
-"""Seen vs unseen mentions and boundary errors (mtlner.analysis) on hand-made cases."""
+"""Seen vs unseen mentions and boundary errors (mtlner.report.analysis) on hand-made cases."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from mtlner.analysis import (
+from mtlner.report.analysis import (
     analyse,
     boundary_counts,
     read_tagged,
@@ -16,7 +16,8 @@ from mtlner.analysis import (
     write_analysis,
 )
 from mtlner.errors import UserError
-from mtlner.windows import LABEL_ID, SPECIAL, Window, ablate, save_windows
+from mtlner.data.labels import LABEL_ID, SPECIAL
+from mtlner.data.windows import Window, ablate, save_windows
 
 
 def window(*sentences: str, doc: int = 0) -> Window:
@@ -153,7 +154,7 @@ def test_analyse_follows_each_jobs_ablation_and_seed(tmp_path):
 
 def test_unseen_part_with_no_mentions_is_empty_not_zero():
     counts = seen_unseen_counts(tagged("alpha/B/B"), {"alpha"})
-    from mtlner.analysis import _seen_unseen_scores
+    from mtlner.report.analysis import _seen_unseen_scores
 
     scores = _seen_unseen_scores(counts)
     assert scores["f1_seen"] == 1.0 and math.isnan(scores["f1_unseen"])

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import torch
 
-from mtlner.corpus import Sentence, TaggedDocument
-from mtlner.inference import IGNORE, collate, predict_windows
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Task, TrainConfig
-from mtlner.windows import Window
+from mtlner.data.corpus import Sentence, TaggedDocument
+from mtlner.data.labels import IGNORE
+from mtlner.training.inference import collate, predict_windows
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Task, TrainConfig
+from mtlner.data.windows import Window
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench  # noqa: E402

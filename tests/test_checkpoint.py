@@ -14,11 +14,11 @@ import pytest
 import torch
 from conftest import without_keys
 
-import mtlner.train as T
+import mtlner.training.loop as T
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Checkpoint, TrainConfig, TrainState, train
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Checkpoint, TrainConfig, TrainState, train
 
 from test_train import _task
 
@@ -149,7 +149,7 @@ def test_a_damaged_checkpoint_is_ignored_with_a_warning_and_training_starts_over
         torch.save([1, 2, 3], checkpoint.path)
     fresh = _tiny_run(seed=1)
     before = _weights(fresh.model)
-    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.training.loop"):
         assert Checkpoint(tmp_path, "fp", minutes=0).resume(fresh) is None
     assert _same(_weights(fresh.model), before)  # nothing half-loaded
     assert f"ignoring {checkpoint.path}" in caplog.text
@@ -181,7 +181,7 @@ def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identicall
         torch.manual_seed(0)
         model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+        with caplog.at_level(logging.INFO, logger="mtlner.training.loop"):
             return train(model, tokenizer, [task], cfg, work, init="packaged:minilm"), caplog.text
 
     # a minute passes at every reading: after each step and at each epoch end
@@ -275,7 +275,7 @@ def test_sigterm_during_an_evaluation_stops_after_that_batch_and_a_rerun_resumes
         torch.manual_seed(0)
         model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+        with caplog.at_level(logging.INFO, logger="mtlner.training.loop"):
             return train(model, tokenizer, [task], cfg, work, init="packaged:minilm"), caplog.text
 
     monkeypatch.setattr(T, "predict_windows", predict)
@@ -312,7 +312,7 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_sigterm_says_what_
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(torch, "save", disk_full)
-    with caplog.at_level(logging.WARNING, logger="mtlner.train"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.training.loop"):
         assert checkpoint.save(run, state) is False
     assert f"cannot write the checkpoint {checkpoint.path} (OSError: [Errno 28] No space left" in caplog.text
     assert state.checkpoint_count == 0 and not checkpoint.path.exists() and not list(tmp_path.glob(".tmp-*"))
@@ -330,14 +330,14 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_sigterm_says_what_
 def test_a_full_disk_while_writing_an_output_is_one_message(tmp_path, capsys, monkeypatch):
     import errno
 
-    import mtlner.results
+    import mtlner.report.results
 
     target = tmp_path / "summary" / "metrics.csv"
 
     def disk_full(paths):
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
 
-    monkeypatch.setattr(mtlner.results, "collect_metrics", disk_full)
+    monkeypatch.setattr(mtlner.report.results, "collect_metrics", disk_full)
     rc = main(["collect", "--metrics", str(tmp_path / "m.json"), "--out", str(target)])
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err

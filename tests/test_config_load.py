@@ -1,11 +1,11 @@
-"""Config files and --config values read the strict way (mtlner.configload): a key written
+"""Config files and --config values read the strict way (mtlner.run.configload): a key written
 twice or a syntax error names the file and line; lists and nested --config values work."""
 
 import pytest
 import yaml
 
 from conftest import ROOT
-from mtlner.configload import main, read_config_file, typed_overrides
+from mtlner.run.configload import main, read_config_file, typed_overrides
 from mtlner.errors import UserError
 from test_workflow import job_counts, snakemake, tiny_config
 

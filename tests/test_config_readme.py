@@ -62,7 +62,7 @@ def documented_keys(text: str) -> dict[str, str]:
 
 def schema_defaults(keys: dict[str, dict]) -> dict[str, object]:
     """The default each key gets: the schema's, else TrainConfig's for `training.*`."""
-    from mtlner.trainconfig import TrainConfig
+    from mtlner.training.config import TrainConfig
 
     defaults = {key: sub["default"] for key, sub in keys.items() if "default" in sub}
     for f in dataclasses.fields(TrainConfig):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from mtlner.train import TrainConfig
+from mtlner.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -29,7 +29,7 @@ def test_training_keys_are_the_fields_of_trainconfig():
     )
     assert not missing_in_train, (
         f"{SCHEMA_PATH.name} $defs.training.properties has keys {missing_in_train} that are no field of "
-        "mtlner.train.TrainConfig: the CLI would reject them (add the field or remove the key)"
+        "mtlner.training.loop.TrainConfig: the CLI would reject them (add the field or remove the key)"
     )
 
 

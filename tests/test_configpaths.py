@@ -1,4 +1,4 @@
-"""One rule for relative paths in a config (mtlner.configpaths): the config file that sets a
+"""One rule for relative paths in a config (mtlner.run.configpaths): the config file that sets a
 key, --config values the working directory, defaults the workflow's checkout."""
 
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.configpaths import resolve, resolve_config_paths
+from mtlner.run.configpaths import resolve, resolve_config_paths
 from mtlner.errors import UserError
 
 

@@ -3,7 +3,7 @@ import logging
 import pytest
 from conftest import conll, write
 
-from mtlner.corpus import read_conll, split_stats, write_conll
+from mtlner.data.corpus import read_conll, split_stats, write_conll
 from mtlner.errors import UserError
 
 
@@ -76,7 +76,7 @@ def test_write_then_read_round_trips(tmp_path):
 
 
 def test_mention_spans_and_stats(tmp_path):
-    from mtlner.corpus import Sentence, TaggedDocument
+    from mtlner.data.corpus import Sentence, TaggedDocument
 
     docs = [TaggedDocument([Sentence(["a", "b", "c", "a"], ["B", "I", "O", "B"]), Sentence(["a", "b"], ["B", "I"])])]
     stats = split_stats(docs)
@@ -90,7 +90,7 @@ def test_mention_spans_and_stats(tmp_path):
 
 
 def test_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
-    from mtlner.corpus import read_conll
+    from mtlner.data.corpus import read_conll
 
     path = tmp_path / "bom.tsv"
     path.write_bytes("\ufeff-DOCSTART-\tO\n\nIL-2\tB-Gene\nbinds\tO\n".encode("utf-8"))
@@ -101,7 +101,7 @@ def test_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
 
 
 def test_entity_type_spellings_meet_in_one_group_with_a_warning():
-    from mtlner.corpus import normalise_entity_type, normalise_entity_types
+    from mtlner.data.corpus import normalise_entity_type, normalise_entity_types
 
     assert normalise_entity_type(" Cell line ") == normalise_entity_type("cell-line") == "cell_line"
     types, warnings = normalise_entity_types({"a": "Gene", "b": "gene", "c": "species"})
@@ -184,7 +184,7 @@ def _five_sentences_two_blank_runs() -> str:
 
 
 def test_a_file_without_document_markers_is_one_document_with_a_warning(tmp_path, caplog):
-    from mtlner.corpus import NO_DOCUMENTS
+    from mtlner.data.corpus import NO_DOCUMENTS
 
     path = write(tmp_path / "t.tsv", _five_sentences_two_blank_runs())
     with caplog.at_level(logging.WARNING):
@@ -224,7 +224,7 @@ def test_bad_boundaries_are_user_errors(tmp_path, spec):
 
 
 def test_a_split_without_mentions(tmp_path):
-    from mtlner.corpus import check_mentions
+    from mtlner.data.corpus import check_mentions
 
     with pytest.raises(UserError, match=r"train.tsv: the train split holds no mention"):
         check_mentions("train", tmp_path / "train.tsv", 0)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mtlner.cli import main
-from mtlner.cost import cost_table, grid_subwords, job_costs, projection, throughput
+from mtlner.report.cost import cost_table, grid_subwords, job_costs, projection, throughput
 
 
 def _metrics(path, kind, tasks, ablation=0.0, train_s=10.0, eval_s=2.0, epochs=2, checkpoint_s=0.0, kept=1.0):

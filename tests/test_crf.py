@@ -1,4 +1,4 @@
-"""mtlner.crf: the linear-chain CRF against brute force over every path of tiny chains.
+"""mtlner.training.crf: the linear-chain CRF against brute force over every path of tiny chains.
 
 Fast (CPU, a few seconds): emissions are random tensors, no encoder.
 """
@@ -9,9 +9,10 @@ import math
 import pytest
 import torch
 
-from mtlner.crf import LinearChainCRF, masks_from_positions
-from mtlner.inference import IGNORE, collate
-from mtlner.windows import LABELS, Window, word_positions
+from mtlner.training.crf import LinearChainCRF, masks_from_positions
+from mtlner.data.labels import IGNORE, LABELS, word_positions
+from mtlner.training.inference import collate
+from mtlner.data.windows import Window
 
 LABEL_SETS = [
     LABELS,  # the project's: O, B, I and the special-token class (never a state)

@@ -1,4 +1,4 @@
-"""Cross-corpus transfer (mtlner.crosscorpus): heads scored on other same-type tasks' test splits."""
+"""Cross-corpus transfer (mtlner.training.cross_test, mtlner.report.crosscorpus): heads scored on other same-type tasks' test splits."""
 
 import json
 import math
@@ -12,10 +12,12 @@ import torch
 import yaml
 
 from mtlner.cli import main
-from mtlner.crosscorpus import Target, cross_corpus_table, cross_test, evaluator, heat_map, pairs, write_cross_corpus
+from mtlner.report.crosscorpus import cross_corpus_table, heat_map, write_cross_corpus
+from mtlner.training.cross_test import Target, cross_test, evaluator, pairs
 from mtlner.errors import UserError
-from mtlner.train import Task, TrainConfig
-from mtlner.windows import LABEL_ID, LABELS, SPECIAL, Window
+from mtlner.training.loop import Task, TrainConfig
+from mtlner.data.labels import LABEL_ID, LABELS, SPECIAL
+from mtlner.data.windows import Window
 
 from conftest import DEMO_CORPORA
 from test_workflow import job_counts, snakemake

@@ -50,7 +50,7 @@ def test_every_deleted_output_is_rebuilt_by_the_default_target(tmp_path):
 @pytest.mark.parametrize("text", ['{"kind": "stl", "tasks": {', "[]", '{"kind": "stl"}', "\xff"], ids=str)
 def test_a_damaged_metrics_file_is_one_message_saying_how_to_rebuild_it(tmp_path, text):
     from mtlner.errors import UserError
-    from mtlner.results import collect_metrics
+    from mtlner.report.results import collect_metrics
 
     path = tmp_path / "metrics.json"
     path.write_bytes(text.encode("latin-1"))

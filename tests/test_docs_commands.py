@@ -549,7 +549,7 @@ def shipped_config(name: str) -> dict:
 
     from snakemake.utils import validate
 
-    from mtlner.trainconfig import TrainConfig
+    from mtlner.training.config import TrainConfig
 
     config = yaml.safe_load((ROOT / name).read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)

@@ -32,7 +32,7 @@ localrule huner_download:
     log: results/logs/huner/download/a.log
     jobid: 1
     reason: Forced execution
-Shell command: python -m mtlner.huner download --corpus a
+Shell command: python -m mtlner.data.huner download --corpus a
 """
 
 
@@ -40,7 +40,7 @@ def test_each_job_is_one_line_of_rule_files_and_command_sorted_without_run_detai
     lines = dry_run_jobs.job_lines(PLAN)
     assert lines == [
         "huner_download | output: resources/huner/downloads/a/download.json | log: results/logs/huner/download/a.log"
-        " | Shell command: python -m mtlner.huner download --corpus a",
+        " | Shell command: python -m mtlner.data.huner download --corpus a",
         "windows | output: results/windows/k/b/test.pt, results/windows/k/b/stats.json"
         " | log: results/logs/windows/k/b.log | wildcards: window_key=k, task=b"
         " | Shell command: python -m mtlner.cli windows --corpus-dir results/corpora/b --out-dir results/windows/k/b",

@@ -1,4 +1,4 @@
-"""mtlner.forkserver: a job forked from the warm process is the same job as one in its own process
+"""mtlner.run.forkserver: a job forked from the warm process is the same job as one in its own process
 (metrics and predictions bit-identical, exit status, stderr and signals its own), and the server
 turns away what it cannot run faithfully."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import build_windows, cli_env, mtlner_cli, without_keys
 
-from mtlner import forkserver
+from mtlner.run import forkserver
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
@@ -45,7 +45,7 @@ def server(tmp_path_factory):
     sock, log = folder / "s.sock", folder / "server.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock)],
+            [sys.executable, "-m", "mtlner.run.forkserver", "--socket", str(sock)],
             env=_workflow_env(),
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -214,7 +214,7 @@ def test_a_job_that_starts_before_the_server_is_ready_waits_for_it(tmp_path):
     sock, log = tmp_path / "s.sock", tmp_path / "server.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(  # importing torch takes seconds: the job below starts first
-            [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock), "--preload", "torch", "mtlner.cli"],
+            [sys.executable, "-m", "mtlner.run.forkserver", "--socket", str(sock), "--preload", "torch", "mtlner.cli"],
             env=_workflow_env(),
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -271,7 +271,7 @@ def test_stopping_serves_no_new_job_but_lets_running_ones_finish(tmp_path):
     sock, log = tmp_path / "s.sock", tmp_path / "server.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock), "--preload", "mtlner.cli"],
+            [sys.executable, "-m", "mtlner.run.forkserver", "--socket", str(sock), "--preload", "mtlner.cli"],
             env=cli_env(),
             stdout=log_file,
             stderr=subprocess.STDOUT,

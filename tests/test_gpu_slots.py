@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import mtlner
-from mtlner.gpu_slots import acquire, detect_devices, try_acquire
+from mtlner.run.gpu_slots import acquire, detect_devices, try_acquire
 
 SRC = str(Path(mtlner.__file__).resolve().parents[1])
 
@@ -25,7 +25,7 @@ def _env(lock_dir, **extra):
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "mtlner.gpu_slots", *args]
+    return [sys.executable, "-m", "mtlner.run.gpu_slots", *args]
 
 
 def test_detect_devices_order():

@@ -1,4 +1,4 @@
-"""mtlner.inference: the one IOB span decoder, length-sorted batches, padding, prediction.
+"""mtlner.training.inference: the one IOB span decoder, length-sorted batches, padding, prediction.
 
 Fast: hand-made tag sequences and a tiny random BERT built from a config (no download).
 """
@@ -10,9 +10,11 @@ import pytest
 import torch
 from seqeval.scheme import IOB2, Entities
 
-from mtlner.inference import collate, eval_batches, iob_spans, predict_windows
-from mtlner.model import MultiTaskTagger
-from mtlner.windows import Window
+from mtlner.data.labels import iob_spans
+
+from mtlner.training.inference import collate, eval_batches, predict_windows
+from mtlner.training.model import MultiTaskTagger
+from mtlner.data.windows import Window
 
 
 def _tiny_model(tasks=("a", "b")):

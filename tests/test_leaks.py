@@ -1,4 +1,4 @@
-"""Leak audit, warnings for MTL job logs and drop_leaks (mtlner.leaks) on toy corpora."""
+"""Leak audit, warnings for MTL job logs and drop_leaks (mtlner.data.leaks) on toy corpora."""
 
 import json
 import logging
@@ -11,7 +11,8 @@ import pytest
 
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.leaks import audit, command_targets, drop, warn, write_audit
+from mtlner.data.leaks import audit, command_targets, drop, warn
+from mtlner.report.leak_audit import write_audit
 
 from conftest import DEMO_CORPORA, write
 
@@ -66,7 +67,7 @@ def test_a_sentence_shared_between_tasks_and_duplicates_within_a_task_are_found(
 
 
 def test_audit_writes_table_and_per_task_json_and_warns(corpora, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         frame = write_audit(corpora, tmp_path / "tables", tmp_path / "leaks")
     assert (tmp_path / "tables" / "leak_audit.csv").is_file()
     md = (tmp_path / "tables" / "leak_audit.md").read_text()
@@ -82,14 +83,14 @@ def test_audit_writes_table_and_per_task_json_and_warns(corpora, tmp_path, caplo
 
 
 def test_warn_names_leaks_among_the_jobs_tasks_only(corpora, caplog):
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         assert warn(corpora) == 2  # gene's training text in species' test split and in its own dev split
     assert (
         "the test split of task species shares 1 sentences (1 of its sentences, 50.0%) with the train split of task gene"
         in caplog.text
     )
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         assert warn({"species": corpora["species"]}) == 0  # a job without the gene task does not train on its text
     assert not caplog.text
 
@@ -228,7 +229,7 @@ def test_a_targets_test_sentence_in_a_tasks_train_or_dev_split_is_reported(corpo
 
 
 def test_audit_writes_a_json_per_target_and_warns_about_its_overlaps(corpora, targets, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         frame = write_audit(corpora, tmp_path / "tables", tmp_path / "leaks", targets)
     assert len(frame) == 5  # the 3 rows between and within tasks, and 2 of gene_eval
     gene_eval = json.loads((tmp_path / "leaks" / "gene_eval.json").read_text())
@@ -253,20 +254,20 @@ def test_warn_finds_the_targets_a_job_scores_in_its_command(corpora, targets, tm
     command += [f"--cross-test=species_eval=species={windows}/species_eval/test.pt"]
     command += ["--cross-test", f"species=species={windows}/species/test.pt"]  # a task of the job: not a target
     assert command_targets(command, corpora) == targets
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         missing = command_targets(["--cross-test", "other=gene=x/test.pt"], corpora)
     assert missing == {} and "cross-corpus target other has no prepared test.tsv" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         assert warn(corpora, targets=targets) == 4  # the 2 among the tasks, and gene_eval's 2
     assert caplog.text.count("leak into a cross-corpus target this job scores") == 2
     assert "species_eval" not in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):  # a job training species only
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):  # a job training species only
         assert warn({"species": corpora["species"]}, targets={"gene_eval": targets["gene_eval"]}) == 1
     assert "with the dev split of task species" in caplog.text and "drop_leaks keeps dev splits whole" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):  # a target that shares nothing
+    with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):  # a target that shares nothing
         assert warn({"species": corpora["species"]}, targets={"species_eval": targets["species_eval"]}) == 0
     assert not caplog.text
 

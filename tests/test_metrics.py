@@ -4,7 +4,7 @@ import pytest
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from mtlner.metrics import LEVELS, entity_counts, scores, word_counts, word_strict_counts
+from mtlner.training.metrics import LEVELS, entity_counts, scores, word_counts, word_strict_counts
 
 
 def test_paper_word_metric_strips_prefixes_hand_computed():

@@ -6,10 +6,10 @@ import torch
 from conftest import SHARED_CORPORA
 
 from mtlner.cli import main
-from mtlner.corpus import read_conll
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Task, TrainConfig, train
-from mtlner.windows import build_windows
+from mtlner.data.corpus import read_conll
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Task, TrainConfig, train
+from mtlner.data.windows import build_windows
 
 pytestmark = pytest.mark.corpora
 EXPECTED_TYPES = {

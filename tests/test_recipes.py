@@ -4,12 +4,13 @@ schema's training keys matching TrainConfig: tests/test_config_schema.py)."""
 import pytest
 import torch
 
-from mtlner.corpus import Sentence, TaggedDocument
+from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
-from mtlner.inference import IGNORE, collate
-from mtlner.model import MultiTaskTagger
-from mtlner.train import TrainConfig, train
-from mtlner.windows import LABEL_ID, SPECIAL, build_windows, word_positions
+from mtlner.data.labels import IGNORE, LABEL_ID, SPECIAL, word_positions
+from mtlner.training.inference import collate
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import TrainConfig, train
+from mtlner.data.windows import build_windows
 
 from test_train import _task
 

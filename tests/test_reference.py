@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from mtlner.reference import ablation_curve, build_page, fine_tune_vs_stl, mtl_vs_stl, write_reference
+from mtlner.report.reference import ablation_curve, build_page, fine_tune_vs_stl, mtl_vs_stl, write_reference
 
 from conftest import ROOT
 

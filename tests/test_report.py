@@ -10,8 +10,8 @@ import sys
 import pandas as pd
 import pytest
 
-from mtlner.plots import figure_names
-from mtlner.tables import table_names
+from mtlner.report.plots import figure_names
+from mtlner.report.tables import table_names
 
 from conftest import ROOT
 from test_workflow import snakemake, tiny_config

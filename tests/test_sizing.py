@@ -1,4 +1,4 @@
-"""mtlner.sizing: what a training job asks a cluster for, from its own numbers.
+"""mtlner.run.sizing: what a training job asks a cluster for, from its own numbers.
 
 The functions are called directly with the schema's defaults of ``resources`` (the same
 defaults Snakemake's validate applies); tests/slurm/test_resources.py checks the rules
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner import sizing
+from mtlner.run import sizing
 from mtlner.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,8 +99,10 @@ def test_upsampling_cycles_small_tasks_up_to_the_largest():
 
 def test_gpu_run_prefixes():
     py = "/venv/bin/python -m mtlner.cli"
-    assert sizing.gpu_run(resources(gpu_share=3), "stl", py) == "/venv/bin/python -m mtlner.gpu_slots --share 3 --"
-    assert sizing.gpu_run(resources(gpu_share=3), "mtl", py).endswith("-m mtlner.gpu_slots --share 3 --exclusive --")
+    assert sizing.gpu_run(resources(gpu_share=3), "stl", py) == "/venv/bin/python -m mtlner.run.gpu_slots --share 3 --"
+    assert sizing.gpu_run(resources(gpu_share=3), "mtl", py).endswith(
+        "-m mtlner.run.gpu_slots --share 3 --exclusive --"
+    )
     assert sizing.gpu_run(resources(gpus_per_job=0), "stl", py) == ""
     assert sizing.gpu_share(resources(gpu_share=0)) == 1
 

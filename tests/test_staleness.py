@@ -8,9 +8,9 @@ import os
 import pytest
 import torch
 
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Task, TrainConfig, _fingerprint, train
-from mtlner.windows import LABEL_ID
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Task, TrainConfig, _fingerprint, train
+from mtlner.data.labels import LABEL_ID
 
 from test_train import _task
 
@@ -66,7 +66,7 @@ def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_pa
         torch.manual_seed(0)
         model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="mtlner.train"):
+        with caplog.at_level(logging.INFO, logger="mtlner.training.loop"):
             result = train(model, tokenizer, [task], cfg, work, init="packaged:minilm")
         return result, caplog.text
 

@@ -1,6 +1,6 @@
 """A damaged saved model as the start of a training job (STL from MTL: `--init` the MTL model
 without a type) is one message naming the folder and the part, with the command that rebuilds
-it: the same checks as `mtlner tag --model` (mtlner.tag.check_model_folder), then the load."""
+it: the same checks as `mtlner tag --model` (mtlner.tag.pipeline.check_model_folder), then the load."""
 
 import re
 
@@ -8,8 +8,8 @@ import pytest
 
 from conftest import DEMO_CORPORA
 from mtlner.cli import main
-from mtlner.corpus import read_conll
-from mtlner.windows import build_windows, save_windows
+from mtlner.data.corpus import read_conll
+from mtlner.data.windows import build_windows, save_windows
 from test_tag_failures import BROKEN, _copy, model_dir  # noqa: F401 - model_dir is a fixture
 
 CASES = ["heads.pt truncated", "model.json missing", "encoder config missing", "encoder weights truncated"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import build_windows, cli_env, mtlner_cli
 
-from mtlner import startup
+from mtlner.run import startup
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
@@ -25,7 +25,7 @@ def test_process_age_counts_from_process_start():
     assert later == pytest.approx(age + 2.0, abs=0.05)
     # a fresh interpreter: a few hundredths of a second old when it asks (not the machine's uptime)
     out = subprocess.run(
-        [sys.executable, "-c", "from mtlner import startup; print(startup.process_age())"],
+        [sys.executable, "-c", "from mtlner.run import startup; print(startup.process_age())"],
         env=cli_env(),
         capture_output=True,
         text=True,
@@ -38,7 +38,7 @@ def test_cli_parser_and_side_commands_import_no_torch_or_pandas():
     """Every mtlner command builds the parser; prepare, collect ... and the MTL jobs' `leaks warn`
     must not pay for torch or pandas they do not use."""
     code = (
-        "import sys, mtlner.cli as c, mtlner.leaks, mtlner.crosscorpus; c.build_parser(); "
+        "import sys, mtlner.cli as c, mtlner.data.leaks, mtlner.training.cross_test, mtlner.report.crosscorpus; c.build_parser(); "
         "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'scipy', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, check=True)

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtlner.bootstrap import significance
+from mtlner.report.bootstrap import significance
 from mtlner.errors import UserError
-from mtlner.stats import document_counts, f1_from_counts, holm, paired_bootstrap, read_predictions
+from mtlner.report.stats import document_counts, f1_from_counts, holm, paired_bootstrap, read_predictions
 
 from conftest import write
 
@@ -153,8 +153,9 @@ def test_significance_refuses_missing_predictions_and_different_test_sets(tmp_pa
 
 
 def test_significance_marks_comparisons_on_too_few_test_documents(tmp_path, caplog):
-    from mtlner.bootstrap import MIN_DOCUMENTS
-    from mtlner.tables import build_tables, to_markdown
+    from mtlner.report.bootstrap import MIN_DOCUMENTS
+    from mtlner.report.io import to_markdown
+    from mtlner.report.tables import build_tables
 
     many, one = MIN_DOCUMENTS, 1  # t1: enough documents; t2: a corpus without -DOCSTART- (one document)
     jobs = [
@@ -176,10 +177,10 @@ def test_significance_marks_comparisons_on_too_few_test_documents(tmp_path, capl
 
 
 def test_prediction_files_keep_tokens_with_line_separator_characters(tmp_path):
-    """mtlner.corpus keeps NEL, U+2028 and form feeds inside a token; the readers of the
+    """mtlner.data.corpus keeps NEL, U+2028 and form feeds inside a token; the readers of the
     predictions written from it must not end a line there."""
-    from mtlner.analysis import read_tagged
-    from mtlner.train import write_predictions
+    from mtlner.report.analysis import read_tagged
+    from mtlner.training.loop import write_predictions
 
     path = tmp_path / "p.tsv"
     words = ["IL\x852", "a\u2028b", "c\x0cd"]

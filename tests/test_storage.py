@@ -4,8 +4,8 @@ enough, sizes do not depend on training."""
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger, load_tokenizer
-from mtlner.storage import storage_table, write_storage_table
+from mtlner.training.model import MultiTaskTagger, load_tokenizer
+from mtlner.report.storage import storage_table, write_storage_table
 
 TASKS = {"a": "gene", "b": "gene", "c": "species"}
 HEAD = 384 * 4 + 4  # MiniLM hidden size x 4 labels + bias

@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mtlner.plots import fig4_f1_vs_size, fig6_stl_from_mtl
+from mtlner.report.plots import fig4_f1_vs_size, fig6_stl_from_mtl
 
 CORPUS = pd.DataFrame({"task": ["t1", "t2", "t3"], "entity": ["gene", "gene", "species"], "dataset": ["D1", "D2", "D3"],
                        "density_train": [0.1, 0.2, 0.3]})  # fmt: skip

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from mtlner.tables import build_tables, table_names, to_markdown
+from mtlner.report.io import to_markdown
+from mtlner.report.tables import build_tables, table_names
 
 CORPUS = pd.DataFrame({"task": ["t1", "t2"], "entity": ["gene", "gene"], "dataset": ["D1", "D2"]})
 

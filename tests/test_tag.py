@@ -6,12 +6,14 @@ import pytest
 import torch
 
 from mtlner.cli import main
-from mtlner.corpus import read_conll
+from mtlner.data.corpus import read_conll
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger
-from mtlner.tag import entities, read_text, tag_files
-from mtlner.train import Task, TrainConfig, train
-from mtlner.windows import LABEL_ID, build_windows
+from mtlner.training.model import MultiTaskTagger
+from mtlner.tag.pipeline import entities, tag_files
+from mtlner.tag.text import read_text
+from mtlner.training.loop import Task, TrainConfig, train
+from mtlner.data.labels import LABEL_ID
+from mtlner.data.windows import build_windows
 
 from conftest import DEMO_CORPORA, write
 

@@ -21,11 +21,12 @@ import pytest
 import torch
 from bioc import biocxml
 
-import mtlner.tag as tag
+import mtlner.tag.writers as tag_writers
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.model import MultiTaskTagger
-from mtlner.tag import check_output, tag_files, xml_safe
+from mtlner.training.model import MultiTaskTagger
+from mtlner.tag.pipeline import tag_files
+from mtlner.tag.writers import check_output, xml_safe
 
 from conftest import write
 
@@ -162,7 +163,7 @@ def test_output_that_is_an_input_is_refused(model_dir, tmp_path, capsys):
 
 
 def test_a_failed_write_leaves_the_earlier_output_and_no_partial_file(model_dir, tmp_path, capsys, monkeypatch):
-    real = tag.atomic_path
+    real = tag_writers.atomic_path
 
     @contextlib.contextmanager
     def disk_full(path):
@@ -171,7 +172,7 @@ def test_a_failed_write_leaves_the_earlier_output_and_no_partial_file(model_dir,
             raise OSError(errno.ENOSPC, "No space left on device")
             yield tmp  # pragma: no cover
 
-    monkeypatch.setattr(tag, "atomic_path", disk_full)
+    monkeypatch.setattr(tag_writers, "atomic_path", disk_full)
     out = write(tmp_path / "out.jsonl", PREVIOUS)
     code, err = run(["--model", model_dir, write(tmp_path / "a.txt", TEXT), "-o", out], capsys)
     assert code == 2 and f"cannot write {out}: No space left on device" in err

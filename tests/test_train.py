@@ -3,10 +3,10 @@ import random
 import pytest
 import torch
 
-from mtlner.corpus import read_conll
-from mtlner.model import MultiTaskTagger
-from mtlner.train import Task, TrainConfig, length_batches, plan_epoch, round_robin, train
-from mtlner.windows import build_windows
+from mtlner.data.corpus import read_conll
+from mtlner.training.model import MultiTaskTagger
+from mtlner.training.loop import Task, TrainConfig, length_batches, plan_epoch, round_robin, train
+from mtlner.data.windows import build_windows
 
 from conftest import DEMO_CORPORA
 
@@ -125,7 +125,7 @@ def test_fused_adamw_takes_the_same_steps_as_the_reference_loop():
 
 
 def test_weight_decay_falls_on_matrices_and_embeddings_only():
-    from mtlner.train import build_optimizer
+    from mtlner.training.loop import build_optimizer
 
     model = MultiTaskTagger.create("packaged:minilm", {"a": "gene"})
     optimizer = build_optimizer(model, TrainConfig(weight_decay=0.01), torch.device("cpu"))
@@ -139,7 +139,7 @@ def test_weight_decay_falls_on_matrices_and_embeddings_only():
 
 @pytest.mark.parametrize("scheduler", ["constant", "linear"])
 def test_schedules_warm_up_then_stay_constant_or_decay_to_zero(scheduler):
-    from mtlner.train import build_scheduler
+    from mtlner.training.loop import build_scheduler
 
     param = torch.nn.Parameter(torch.zeros(2))
     optimizer = torch.optim.AdamW([param], lr=1.0)

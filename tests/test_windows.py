@@ -3,9 +3,10 @@ import re
 import pytest
 import torch
 
-from mtlner.corpus import Sentence, TaggedDocument
+from mtlner.data.corpus import Sentence, TaggedDocument
 from mtlner.errors import UserError
-from mtlner.windows import LABEL_ID, SPECIAL, ablate, build_windows, load_windows, save_windows
+from mtlner.data.labels import LABEL_ID, SPECIAL
+from mtlner.data.windows import ablate, build_windows, load_windows, save_windows
 
 
 def _doc(*sentences):
@@ -78,7 +79,7 @@ def test_mention_longer_than_window_names_the_users_file_and_line(tokenizer, tmp
     from conftest import conll, write
 
     from mtlner.cli import main
-    from mtlner.corpus import attach_origins, read_conll
+    from mtlner.data.corpus import attach_origins, read_conll
 
     raw = tmp_path / "my corpus"
     text = "\n\n\n" + conll("short/B-X one/O", "a/B-X very/I-X long/I-X protein/I-X name/I-X with/I-X words/I-X")
@@ -151,10 +152,10 @@ def test_a_damaged_window_cache_is_a_clear_error_saying_how_to_rebuild(tmp_path,
 
 
 def test_words_holding_unicode_spaces_or_separators_stay_one_word(tokenizer, tmp_path):
-    """mtlner.corpus keeps "10\u00a0mg" or "a\u2028b" as one token; each is one word of its window."""
+    """mtlner.data.corpus keeps "10\u00a0mg" or "a\u2028b" as one token; each is one word of its window."""
     from conftest import write
 
-    from mtlner.corpus import read_conll
+    from mtlner.data.corpus import read_conll
 
     words = ["10\u00a0mg", "a\u2028b", "c\x85d", "\u00a0", "e\x0cf", "aspirin"]
     path = write(tmp_path / "t.tsv", "".join(f"{w}\tO\n" for w in words[:-1]) + "aspirin\tB-Chemical\n")

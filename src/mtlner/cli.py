@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import logging
 import os
 import shutil
@@ -30,15 +29,15 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from . import startup  # clock from process start: metrics.json startup_seconds
-from .atomic import write_json
-from .errors import UserError
+from mtlner.run import startup  # clock from process start: metrics.json startup_seconds
+from mtlner.atomic import write_json
+from mtlner.errors import UserError
 
 log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from .corpus import (
+    from mtlner.data.corpus import (
         SPLITS,
         Boundaries,
         check_mentions,
@@ -101,9 +100,9 @@ def _document_limits(specs: list[str] | None) -> dict[str, int]:
 
 
 def _windows(args) -> None:
-    from .corpus import SPLITS, attach_origins, read_conll
-    from .model import load_tokenizer
-    from .windows import build_windows, save_windows, window_stats
+    from mtlner.data.corpus import SPLITS, attach_origins, read_conll
+    from mtlner.training.model import load_tokenizer
+    from mtlner.data.windows import build_windows, save_windows, window_stats
 
     tokenizer = load_tokenizer(args.encoder)
     summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
@@ -122,7 +121,7 @@ def _windows(args) -> None:
 
 
 def _entity_type(name: str) -> str:
-    from .corpus import normalise_entity_type
+    from mtlner.data.corpus import normalise_entity_type
 
     return normalise_entity_type(name)
 
@@ -131,7 +130,7 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
     parts = spec.split("=")
     if len(parts) != 3:
         raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    from .corpus import normalise_entity_type
+    from mtlner.data.corpus import normalise_entity_type
 
     return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
 
@@ -139,10 +138,10 @@ def _parse_task(spec: str) -> tuple[str, str, Path]:
 def _train(args) -> None:
     import torch
 
-    from . import crosscorpus
-    from .model import MultiTaskTagger, load_tokenizer
-    from .train import Task, TrainConfig, ensure_writable, train, write_predictions
-    from .windows import ablate, load_windows
+    from mtlner.training import cross_test
+    from mtlner.training.model import MultiTaskTagger, load_tokenizer
+    from mtlner.training.loop import Task, TrainConfig, ensure_writable, train, write_predictions
+    from mtlner.data.windows import ablate, load_windows
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -152,7 +151,7 @@ def _train(args) -> None:
         (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
     )
     if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
-        from .tag import check_starting_model, damaged_starting_model
+        from mtlner.tag.pipeline import check_starting_model, damaged_starting_model
 
         check_starting_model(args.init)
     tasks = []
@@ -170,7 +169,7 @@ def _train(args) -> None:
                 train_total=len(train_windows),
             )
         )
-    targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
+    targets = cross_test.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
     torch.manual_seed(args.seed)  # head initialisation
     loading = time.monotonic()
     try:
@@ -184,7 +183,7 @@ def _train(args) -> None:
     work_dir = out_dir / ".work"
     result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
     # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
-    cross = crosscorpus.cross_test(crosscorpus.evaluator(model, tokenizer, cfg), tasks, targets)
+    cross = cross_test.cross_test(cross_test.evaluator(model, tokenizer, cfg), tasks, targets)
     for name, (gold, pred) in result.predictions.items():
         write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
     if args.save_model:
@@ -213,17 +212,17 @@ def _train(args) -> None:
 
 
 def _collect(args) -> None:
-    from .results import collect_metrics
+    from mtlner.report.results import collect_metrics
 
     frame = collect_metrics(args.metrics)
-    from .atomic import atomic_path
+    from mtlner.atomic import atomic_path
 
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
 
 
 def _tables(args) -> None:
-    from .tables import write_all_tables
+    from mtlner.report.tables import write_all_tables
 
     write_all_tables(
         args.results,
@@ -237,19 +236,19 @@ def _tables(args) -> None:
 
 
 def _figures(args) -> None:
-    from .plots import write_all_figures
+    from mtlner.report.plots import write_all_figures
 
     write_all_figures(args.results, args.corpus_stats, args.out_dir)
 
 
 def _storage(args) -> None:
-    from .storage import write_storage_table
+    from mtlner.report.storage import write_storage_table
 
     write_storage_table(args.model, args.out_dir, args.stl_model or (), args.max_length, args.batch, args.device)
 
 
 def _tag(args) -> None:
-    from .tag import tag_files
+    from mtlner.tag.pipeline import tag_files
 
     summary = tag_files(
         args.model,
@@ -274,53 +273,22 @@ def _tag(args) -> None:
 
 
 def _cost(args) -> None:
-    import pandas as pd
-    import yaml
+    from mtlner.report.cost import write_cost_tables
 
-    from .atomic import atomic_path, write_text
-    from .cost import cost_table, job_costs, load_window_stats, projection
-    from .tables import to_markdown
-
-    stats = load_window_stats(args.window_stats)
-    for path in args.corpus_stats or []:
-        corpus = json.loads(Path(path).read_text())
-        if corpus["task"] in stats:
-            stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
-    jobs = job_costs(args.metrics, stats)
-    grid = yaml.safe_load(Path(args.grid_config).read_text())
-    paper = None
-    if args.paper_dir:
-        table1 = Path(args.paper_dir) / "table1_mentions.csv"
-        try:
-            paper = pd.read_csv(table1)
-        except (OSError, ValueError) as err:
-            raise UserError(
-                f"cannot read the paper's Table 1 {table1}: {err}", hint="set paper_dir to resources/paper or to ''"
-            ) from err
-    epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
-    levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
-    tables = {
-        "cost": (
-            cost_table(jobs),
-            "Cost of this run: device-hours by job kind and ablation level, with the shares of "
-            "training, dev evaluation and checkpoint writing",
-        ),
-        "cost_projection": (
-            projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
-            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
-            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
-            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions",
-        ),
-    }
-    for name, (frame, title) in tables.items():
-        base = Path(args.out_dir) / name
-        with atomic_path(f"{base}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(f"{base}.md", to_markdown(frame, title))
+    write_cost_tables(
+        args.metrics,
+        args.window_stats,
+        args.corpus_stats or [],
+        args.grid_config,
+        args.out_dir,
+        paper_dir=args.paper_dir,
+        epochs=args.epochs,
+        scale=args.scale,
+    )
 
 
 def _reference(args) -> None:
-    from .reference import write_reference
+    from mtlner.report.reference import write_reference
 
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     page = write_reference(args.results, args.paper_dir, args.out_dir, args.title, notes)
@@ -339,24 +307,26 @@ def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple
 
 
 def _analysis(args) -> None:
-    from .analysis import write_analysis
+    from mtlner.report.analysis import write_analysis
 
     windows = _pairs(args.windows, "--windows")
     write_analysis(args.results, args.corpus_stats, args.predictions, windows, args.tables_dir, args.figures_dir)
 
 
 def _cross_corpus(args) -> None:
-    from .crosscorpus import write_cross_corpus
+    from mtlner.report.crosscorpus import write_cross_corpus
 
     write_cross_corpus(args.metrics, args.tables_dir, args.figures_dir, entities=args.entity)
 
 
 def _leaks(args) -> None:
-    from . import leaks
+    from mtlner.data import leaks
 
     targets = _pairs(args.target, "--target")
     if args.action == "audit":
-        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
+        from mtlner.report.leak_audit import write_audit
+
+        write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
     elif args.action == "drop":
         leaks.drop(_pairs(args.corpus, "--corpus", parts=3), targets)
     else:
@@ -365,7 +335,7 @@ def _leaks(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .trainconfig import TrainConfig
+    from mtlner.training.config import TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -623,10 +593,10 @@ _FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a message, not a trace
 
 
 def main(argv: list[str] | None = None) -> int:
-    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
-        from .forkserver import forward
+    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.run.forkserver) runs it
+        from mtlner.run.forkserver import forward
 
-        status = forward(list(sys.argv[1:] if argv is None else argv))
+        status = forward(list(sys.argv[1:] if argv is None else argv), entry="mtlner.cli:main")
         if status is not None:
             return status
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -643,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .errors import Preempted
+    from mtlner.errors import Preempted
 
     try:
         args.run(args)

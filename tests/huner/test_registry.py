@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.huner.converters import FORMATS
-from mtlner.huner.registry import load_registry
+from mtlner.data.huner.converters import FORMATS
+from mtlner.data.huner.registry import load_registry
 
 PAPER_TASKS = {
     "cell_line": ["cellline_cll", "cellline_gellus", "cellline_jnlpba"],
@@ -41,7 +41,7 @@ def test_exactly_the_22_paper_tasks_with_their_class():
 def test_every_format_has_a_converter_module():
     corpora = load_registry()["corpora"]
     for key, corpus in corpora.items():
-        module = importlib.import_module(f"mtlner.huner.converters.{FORMATS[corpus['format']]}")
+        module = importlib.import_module(f"mtlner.data.huner.converters.{FORMATS[corpus['format']]}")
         assert callable(module.read)
 
 
@@ -110,7 +110,7 @@ def test_source_token_flag_matches_the_formats_that_come_tokenised():
 def test_registry_rejects_unknown_policy_values(tmp_path, key, where):
     import yaml
 
-    from mtlner.huner.registry import PACKAGED_REGISTRY
+    from mtlner.data.huner.registry import PACKAGED_REGISTRY
 
     data = yaml.safe_load(PACKAGED_REGISTRY.read_text())
     (data["corpora"][where] if where else data)[key] = "sometimes"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.huner.registry import PACKAGED_REGISTRY, load_registry
+from mtlner.data.huner.registry import PACKAGED_REGISTRY, load_registry
 
 from .server import LocalServer
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from mtlner.huner.build import build_task
-from mtlner.huner.registry import load_registry
-from mtlner.huner.table1 import compare_with_paper, read_paper_table, table1_row
+from mtlner.data.huner.build import build_task
+from mtlner.data.huner.registry import load_registry
+from mtlner.data.huner.table1 import compare_with_paper, read_paper_table, table1_row
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = next(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.sizing import cuda_devices_visible
+from mtlner.run.sizing import cuda_devices_visible
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_RULES = {"train_stl", "train_mtl", "train_mtl_saved", "train_mtl_without", "train_stl_from_mtl"}
@@ -202,6 +202,8 @@ def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     for line in commands:
         kind = re.search(r" train --kind (\w+)", line).group(1)
         wrapper = (
-            "-m mtlner.gpu_slots --share 2 --" if kind != "mtl" else "-m mtlner.gpu_slots --share 2 --exclusive --"
+            "-m mtlner.run.gpu_slots --share 2 --"
+            if kind != "mtl"
+            else "-m mtlner.run.gpu_slots --share 2 --exclusive --"
         )
         assert wrapper in line.split(" train --kind ")[0], line

@@ -12,11 +12,11 @@ from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
 
-from mtlner.configpaths import resolve_config_paths
-from mtlner.corpus import Boundaries, normalise_entity_type, normalise_entity_types
+from mtlner.run.configpaths import resolve_config_paths
+from mtlner.data.corpus import Boundaries, normalise_entity_type, normalise_entity_types
 from mtlner.errors import UserError
 
-from mtlner.configload import apply_overrides, check_config_file, typed_overrides
+from mtlner.run.configload import apply_overrides, check_config_file, typed_overrides
 from mtlner.errors import UserError
 
 try:
@@ -35,7 +35,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 
 def _resolve_config_paths():
-    """Every path key resolved one way (mtlner.configpaths), relative to the config file that sets
+    """Every path key resolved one way (mtlner.run.configpaths), relative to the config file that sets
     it, a --config value to the working directory, a default to this checkout."""
     cli_files = [str(f) for f in workflow.config_settings.configfiles]
     # files the Snakefile loaded (configfile:) first: the command line's win over them
@@ -142,7 +142,7 @@ _FORK_SERVER = None
 
 
 def start_fork_server():
-    """onstart: the warm process of mtlner.forkserver, when the jobs run on this machine with
+    """onstart: the warm process of mtlner.run.forkserver, when the jobs run on this machine with
     this interpreter (not under --sdm conda, not on a cluster executor, not a job inside one)."""
     global _FORK_SERVER
     local = getattr(workflow, "local_exec", False) and not getattr(workflow, "remote_exec", False)
@@ -150,7 +150,7 @@ def start_fork_server():
         return
     if not PY.startswith(shlex.quote(sys.executable)):
         return
-    from mtlner.forkserver import WorkflowServer
+    from mtlner.run.forkserver import WorkflowServer
 
     _FORK_SERVER = WorkflowServer()
     _FORK_SERVER.start(sys.executable, log_file("fork_server"))
@@ -350,7 +350,7 @@ def window_files(tasks, key=WINDOW_KEY):
 
 # Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job scores its heads on the
 # test splits of the other tasks of the same entity type and of the evaluation-only targets of
-# that type (TARGETS), right after its own test pass (mtlner.crosscorpus); those test windows
+# that type (TARGETS), right after its own test pass (mtlner.training.cross_test); those test windows
 # are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
 # target of its type gets no flag and no input: its jobs do not change.
 def entity_of(name):

@@ -1,10 +1,10 @@
 # HUNER corpora (issue 3): download -> split lists -> convert, one job per corpus/split/task.
-# All logic lives in `python -m mtlner.huner`; these rules only name files. Needs common.smk
+# All logic lives in `python -m mtlner.data.huner`; these rules only name files. Needs common.smk
 # (the schema's defaults, the launcher).
 #
 # Config keys read here (all optional except tasks):
 #   tasks.<name>.source == "huner"   which tasks this file builds (HUNER_TASKS)
-#   huner_registry: path             registry YAML (default: src/mtlner/huner/registry.yaml)
+#   huner_registry: path             registry YAML (default: src/mtlner/data/huner/registry.yaml)
 #   huner_url_base: URL              rewrite every download URL to URL/<host>/<path>
 #                                    (tests, offline mirrors)
 #   huner_download: {timeout: 60, retries: 3, backoff: 2}  (defaults in the schema)
@@ -17,11 +17,11 @@ import re
 import shlex
 from pathlib import Path
 
-from mtlner.huner.registry import load_registry
+from mtlner.data.huner.registry import load_registry
 
 # the default is this checkout's registry (the path the jobs' --registry names)
 _HUNER_SRC = (Path(workflow.current_basedir) / ".." / ".." / "src").resolve()
-_HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner" / "huner" / "registry.yaml")
+_HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner" / "data" / "huner" / "registry.yaml")
 try:
     # checked as the jobs will read it; --url-base only rewrites URLs, which no rule reads
     _HUNER_REGISTRY = load_registry(_HUNER_REGISTRY_PATH)
@@ -36,8 +36,8 @@ for _task in HUNER_TASKS:
     if _task not in _HUNER_REGISTRY["tasks"]:
         raise WorkflowError(f"config task {_task!r} has source 'huner' but is not in {_HUNER_REGISTRY_PATH}")
 _HUNER_SPEC = _HUNER_REGISTRY["tasks"]
-# the same launcher as every rule (common.smk), for `python -m mtlner.huner`
-HUNER_LAUNCHER = Launcher(_python_command("mtlner.huner"))
+# the same launcher as every rule (common.smk), for `python -m mtlner.data.huner`
+HUNER_LAUNCHER = Launcher(_python_command("mtlner.data.huner"))
 HUNER_OPTIONS = f"--registry {shlex.quote(_HUNER_REGISTRY_PATH)}" + (
     f" --url-base {shlex.quote(config['huner_url_base'])}" if config.get("huner_url_base") else ""
 )

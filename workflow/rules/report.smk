@@ -3,10 +3,10 @@
 # Every table (CSV) and figure (PNG) is registered for `snakemake --report report.html`;
 # captions live in workflow/report/.
 
-from mtlner.tables import table_names
-from mtlner.plots import figure_names
-from mtlner import analysis
-from mtlner import crosscorpus
+from mtlner.report.tables import table_names
+from mtlner.report.plots import figure_names
+from mtlner.report import analysis
+from mtlner.report import crosscorpus
 
 TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
@@ -74,7 +74,7 @@ rule tables:
 
 rule error_analysis:
     """Seen vs unseen test mentions (against each job's kept training windows) and boundary
-    errors, for every STL, MTL and STL-from-MTL job (mtlner.analysis)."""
+    errors, for every STL, MTL and STL-from-MTL job (mtlner.report.analysis)."""
     input:
         results=METRICS_CSV,
         stats=corpus_stats(),
@@ -100,7 +100,7 @@ rule error_analysis:
 rule cross_corpus:
     """Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job's heads scored on the
     test splits of the other tasks of their entity type, inside the training jobs (metrics.json,
-    key cross_corpus); the table and a heat map per entity type (mtlner.crosscorpus). The table
+    key cross_corpus); the table and a heat map per entity type (mtlner.report.crosscorpus). The table
     is empty (no rows) when no entity type has two tasks."""
     input:
         all_metrics(),

@@ -2,7 +2,7 @@
 # and for --resources limits on one machine. Kept apart from the rules so cluster policy can
 # change without touching them.
 #
-# Every training job asks for what *it* needs, computed by mtlner.sizing from the subword count
+# Every training job asks for what *it* needs, computed by mtlner.run.sizing from the subword count
 # of the job's training data (results/windows/<key>/<task>/stats.json, or an estimate from the
 # corpus before the windows exist), the number of epochs and the encoder size, and grows with
 # the retry attempt. This file only reads those numbers; the config keys (section `resources:`)
@@ -12,7 +12,7 @@ import json as _json
 import os as _os
 from functools import lru_cache as _lru_cache
 
-from mtlner import sizing as _sizing
+from mtlner.run import sizing as _sizing
 from mtlner.errors import UserError as _UserError
 
 RESOURCES = config["resources"]  # the schema's defaults applied (common.smk validates)
