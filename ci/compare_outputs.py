@@ -5,7 +5,8 @@ checkouts the runs were made in (each holds results/).
   named in TIMING_KEY, at any depth; every dropped key is counted in the report);
 - tables (.csv, .md): byte-identical, except columns whose header names a timing (TIMING_KEY):
   those are dropped from both sides first and named in the report;
-- everything else (predictions, tag output, figures, saved models, stats): byte-identical.
+- everything else (predictions, tag output, figures, saved models with their JSON files):
+  byte-identical.
 Text files are compared after each checkout's own path is replaced by ``<checkout>``: a run in
 another folder writes that folder's path, which is not a change of behaviour. Logs and
 Snakemake benchmark files (timings only) are skipped. Exits 1 on any difference."""
@@ -19,15 +20,20 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-# Fields that measure the run rather than its result: wall times, throughput, when and where it
-# ran, how it was launched (fork server or not).
+# Fields that measure the run rather than its result: wall times and their shares, throughput,
+# peak memory, when and where it ran, library versions, how it was launched (fork server or not).
 TIMING_KEY = re.compile(
-    r"(^|_)(seconds|secs|hours|time|timestamp|date|wall|elapsed|throughput|per_second|host|hostname|"
-    r"version|versions|launch)($|_)|\(s\)|\bs/|/s\b|hours|seconds",
+    r"(^|_)(seconds|secs|hours|time|timestamp|date|wall|elapsed|throughput|per_second|peak|"
+    r"host|hostname|version|versions|launch)($|_)|(train|eval|checkpoint)_share|hours|seconds",
     re.IGNORECASE,
 )
+# Matplotlib's SVG writer puts the creation date in <dc:date> and draws element ids from a random
+# salt (rcParams svg.hashsalt unset), so two runs' SVGs differ though they draw the same thing:
+# the date is dropped and ids renamed in order of appearance before comparing.
+SVG_DATE = re.compile(r"<dc:date>[^<]*</dc:date>")
+SVG_ID = re.compile(r'id="([^"]+)"')
 SKIP_DIRS = {"logs", "benchmarks", ".work", ".snakemake"}
-TEXT = {".json", ".csv", ".md", ".tsv", ".txt", ".jsonl", ".conll", ".bioc", ".xml", ".yaml", ".log"}
+TEXT = {".json", ".csv", ".md", ".tsv", ".txt", ".jsonl", ".conll", ".bioc", ".xml", ".yaml", ".svg"}
 
 
 def files(results: Path) -> set[str]:
@@ -96,6 +102,17 @@ def drop_md_columns(text: str) -> tuple[str, list[str]]:
     return "\n".join(out), names
 
 
+def normalise_svg(text: str) -> str:
+    text = SVG_DATE.sub("<dc:date/>", text)
+    ids = {}
+    for name in SVG_ID.findall(text):
+        ids.setdefault(name, f"id{len(ids)}")
+    if not ids:
+        return text
+    pattern = re.compile(r'(id="|#)(' + "|".join(map(re.escape, sorted(ids, key=len, reverse=True))) + r")\b")
+    return pattern.sub(lambda m: m.group(1) + ids[m.group(2)], text)
+
+
 def first_line_diff(a: str, b: str) -> str:
     for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines()), 1):
         if x != y:
@@ -121,7 +138,7 @@ def compare(before: Path, after: Path) -> int:
             continue
         ta = pa.read_text(encoding="utf-8").replace(str(before), "<checkout>")
         tb = pb.read_text(encoding="utf-8").replace(str(after), "<checkout>")
-        if suffix == ".json":
+        if suffix == ".json" and "model" not in Path(rel).parts:  # a model's JSON: vocabularies, compared whole
             try:
                 ja, jb = json.loads(ta), json.loads(tb)
             except json.JSONDecodeError as err:
@@ -132,11 +149,13 @@ def compare(before: Path, after: Path) -> int:
             if len(diffs) > 10:
                 problems.append(f"{rel}: ... {len(diffs) - 10} more differences")
             continue
-        if suffix in (".csv", ".md") and "tables" in Path(rel).parts:
+        if suffix in (".csv", ".md"):
             drop = drop_csv_columns if suffix == ".csv" else drop_md_columns
             (ta, cols), (tb, _) = drop(ta), drop(tb)
             if cols:
                 dropped_cols[rel] = cols
+        if suffix == ".svg":
+            ta, tb = normalise_svg(ta), normalise_svg(tb)
         if ta != tb:
             problems.append(f"{rel}: {first_line_diff(ta, tb)}")
     print(f"compare_outputs: {len(same)} files in both results/ folders ({', '.join(sorted(SKIP_DIRS))} skipped)")
