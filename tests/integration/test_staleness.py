@@ -12,7 +12,7 @@ from mtlner.model import MultiTaskTagger
 from mtlner.train import Task, TrainConfig, _fingerprint, train
 from mtlner.windows import LABEL_ID
 
-from test_train import _task
+from tests.helpers.training import demo_task
 
 
 def _flip_one_label(task: Task, split: str) -> Task:
@@ -25,7 +25,7 @@ def _flip_one_label(task: Task, split: str) -> Task:
 
 @pytest.fixture(scope="module")
 def small_task(tokenizer):
-    return _task("gene_demo_a", tokenizer, "gene", limit=4)
+    return demo_task("gene_demo_a", tokenizer, "gene", limit=4)
 
 
 @pytest.mark.parametrize("split", ["train", "dev", "test"])

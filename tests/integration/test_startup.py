@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import build_windows, cli_env, mtlner_cli
+from tests.helpers import build_windows, cli_env, mtlner_cli
 
 from mtlner import startup
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "synthetic_corpora" / "species_demo"
 
 

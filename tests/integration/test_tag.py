@@ -13,7 +13,7 @@ from mtlner.tag import entities, read_text, tag_files
 from mtlner.train import Task, TrainConfig, train
 from mtlner.windows import LABEL_ID, build_windows
 
-from conftest import DEMO_CORPORA, write
+from tests.helpers import DEMO_CORPORA, write
 
 TASKS = {"gene_demo_a": "gene", "species_demo": "species"}
 TEXT = (

@@ -27,7 +27,7 @@ from mtlner.errors import UserError
 from mtlner.model import MultiTaskTagger
 from mtlner.tag import check_output, tag_files, xml_safe
 
-from conftest import write
+from tests.helpers import write
 
 TASKS = {"gene_demo_a": "gene", "species_demo": "species"}
 TEXT = "Knockdown of GAPDH in T47D cells abolished the effect of tamoxifen.\nMutations in BRCA1 were found.\n"

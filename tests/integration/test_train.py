@@ -3,12 +3,10 @@ import random
 import pytest
 import torch
 
-from mtlner.corpus import read_conll
 from mtlner.model import MultiTaskTagger
-from mtlner.train import Task, TrainConfig, length_batches, plan_epoch, round_robin, train
-from mtlner.windows import build_windows
+from mtlner.train import TrainConfig, length_batches, plan_epoch, round_robin, train
 
-from conftest import DEMO_CORPORA
+from tests.helpers.training import demo_task
 
 
 def test_round_robin_takes_one_batch_per_task_in_turn():
@@ -40,17 +38,8 @@ def test_length_batches_cover_every_window_once_within_budget():
     assert padded < 1.25 * sum(lengths)
 
 
-def _task(name, tokenizer, entity, max_length=64, limit=None):
-    folder = DEMO_CORPORA / name
-    splits = {}
-    for split in ("train", "dev", "test"):
-        docs, _ = read_conll(folder / f"{split}.tsv")
-        splits[split] = build_windows(docs, tokenizer, max_length)[:limit]
-    return Task(name, entity, splits["train"], splits["dev"], splits["test"])
-
-
 def test_each_training_window_is_seen_once_per_epoch(tokenizer):
-    tasks = [_task("gene_demo_a", tokenizer, "gene"), _task("species_demo", tokenizer, "species")]
+    tasks = [demo_task("gene_demo_a", tokenizer, "gene"), demo_task("species_demo", tokenizer, "species")]
     plan = plan_epoch(tasks, TrainConfig(batch_size=4, max_tokens=256), random.Random(0))
     for t in tasks:
         seen = sorted(i for name, batch in plan if name == t.name for i in batch)
@@ -62,7 +51,7 @@ def test_each_training_window_is_seen_once_per_epoch(tokenizer):
 @pytest.mark.slow
 def test_stl_training_learns_and_selects_best_dev_epoch(tokenizer, tmp_path):
     torch.manual_seed(0)
-    task = _task("gene_demo_b", tokenizer, "gene")
+    task = demo_task("gene_demo_b", tokenizer, "gene")
     model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
     cfg = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_tokens=512, progress=False, checkpoint=False)
     result = train(model, tokenizer, [task], cfg, tmp_path / "work")

@@ -15,7 +15,7 @@ from mtlner.model import MultiTaskTagger
 from mtlner.train import Task, TrainConfig
 from mtlner.windows import Window
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench  # noqa: E402
 from original_procedure import evaluate_padded, fixed_batches, padded_collate, plan_epoch_original, predict_padded  # noqa: E402
 

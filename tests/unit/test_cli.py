@@ -1,6 +1,6 @@
 """The CLI reports user errors as one message (file, line or key, and what to do), exit 2."""
 
-from conftest import conll, write
+from tests.helpers import conll, write
 
 from mtlner.cli import main
 

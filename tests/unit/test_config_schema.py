@@ -11,7 +11,7 @@ from snakemake.utils import validate
 
 from mtlner.train import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 # TrainConfig fields that are no key of the config's training section, and why

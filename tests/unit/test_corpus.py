@@ -1,7 +1,7 @@
 import logging
 
 import pytest
-from conftest import conll, write
+from tests.helpers import conll, write
 
 from mtlner.corpus import read_conll, split_stats, write_conll
 from mtlner.errors import UserError
@@ -238,7 +238,7 @@ def test_prepare_records_where_documents_came_from_and_warns_in_the_job_log(tmp_
     import subprocess
     import sys
 
-    from conftest import cli_env
+    from tests.helpers import cli_env
 
     raw = tmp_path / "raw"
     write(raw / "train.tsv", _five_sentences_two_blank_runs())

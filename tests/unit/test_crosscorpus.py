@@ -17,8 +17,8 @@ from mtlner.errors import UserError
 from mtlner.train import Task, TrainConfig
 from mtlner.windows import LABEL_ID, LABELS, SPECIAL, Window
 
-from conftest import DEMO_CORPORA
-from test_workflow import job_counts, snakemake
+from tests.helpers import DEMO_CORPORA
+from tests.helpers.workflow import job_counts, snakemake
 
 GENE_B, GENE_I = 7, 8  # subword ids the toy model tags B and I; every other id is O
 

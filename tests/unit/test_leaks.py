@@ -13,7 +13,7 @@ from mtlner.cli import main
 from mtlner.errors import UserError
 from mtlner.leaks import audit, command_targets, drop, warn, write_audit
 
-from conftest import DEMO_CORPORA, write
+from tests.helpers import DEMO_CORPORA, write
 
 
 def _prepare(tmp_path, task, entity, splits: dict[str, str]):
@@ -167,7 +167,7 @@ def test_cli_audit_and_drop(corpora, tmp_path):
 
 @pytest.mark.slow
 def test_drop_leaks_in_the_workflow_cleans_training_before_any_window(tmp_path):
-    from test_workflow import snakemake, tiny_config
+    from tests.helpers.workflow import snakemake, tiny_config
 
     config = tiny_config(tmp_path, drop_leaks=True)
     snakemake(tmp_path, "results/tables/leak_audit.csv", config=config)  # the corpus stage only, no training
@@ -341,7 +341,7 @@ def test_cli_audit_and_drop_with_targets(corpora, targets, tmp_path):
 
 @pytest.mark.slow
 def test_the_workflows_leak_audit_reads_a_cut_target_and_reports_its_overlap(tmp_path):
-    from test_workflow import snakemake, tiny_config
+    from tests.helpers.workflow import snakemake, tiny_config
 
     corpora = tmp_path / "corpora"
     for task in ("gene_demo_a", "species_demo"):

@@ -5,7 +5,7 @@ import pytest
 
 from mtlner.reference import ablation_curve, build_page, fine_tune_vs_stl, mtl_vs_stl, write_reference
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 PAPER = ROOT / "resources" / "paper"
 

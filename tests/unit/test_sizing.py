@@ -16,7 +16,7 @@ import yaml
 from mtlner import sizing
 from mtlner.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 BASE = "dmis-lab/biobert-base-cased-v1.1"
 

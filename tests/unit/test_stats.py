@@ -11,7 +11,7 @@ from mtlner.bootstrap import significance
 from mtlner.errors import UserError
 from mtlner.stats import document_counts, f1_from_counts, holm, paired_bootstrap, read_predictions
 
-from conftest import write
+from tests.helpers import write
 
 
 def test_holm_on_a_hand_computed_vector():

@@ -75,7 +75,7 @@ def test_mention_longer_than_window_is_a_clear_error(tokenizer):
 
 
 def test_mention_longer_than_window_names_the_users_file_and_line(tokenizer, tmp_path):
-    from conftest import conll, write
+    from tests.helpers import conll, write
 
     from mtlner.cli import main
     from mtlner.corpus import attach_origins, read_conll
@@ -152,7 +152,7 @@ def test_a_damaged_window_cache_is_a_clear_error_saying_how_to_rebuild(tmp_path,
 
 def test_words_holding_unicode_spaces_or_separators_stay_one_word(tokenizer, tmp_path):
     """mtlner.corpus keeps "10\u00a0mg" or "a\u2028b" as one token; each is one word of its window."""
-    from conftest import write
+    from tests.helpers import write
 
     from mtlner.corpus import read_conll
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, cli_env
+from tests.helpers import ROOT, cli_env
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 SHELL_LANGS = {"bash", "sh", "shell"}
@@ -48,15 +48,15 @@ SHELL_LANGS = {"bash", "sh", "shell"}
 MAKE_TARGETS = {
     "setup": [".ci/run: make test"],  # a prerequisite of test and lint, which CI runs from a clean clone
     "test": [".ci/run: make test"],  # the test suite itself
-    "test-fast": [],  # the suite without the `slow` marker (pyproject.toml); CI runs all of it
+    "test-fast": [],  # tests/unit/ only (under a minute); CI runs the whole suite
     "lint": [".ci/run: make lint"],
     # the demo's whole run is not in CI (minutes of training): its config is dry-run and validated
     "demo": [
-        "tests/test_workflow.py::test_default_config_is_the_paper_grid_and_configfile_replaces_it",
-        "tests/test_config_schema.py::test_shipped_configs_are_valid",
+        "tests/workflow/test_workflow.py::test_default_config_is_the_paper_grid_and_configfile_replaces_it",
+        "tests/unit/test_config_schema.py::test_shipped_configs_are_valid",
     ],
-    "bench": ["tests/test_bench.py::test_bench_writes_every_raw_run_machine_commit_and_data_to_json"],
-    "reference": ["tests/test_reference.py::test_page_puts_our_rows_beside_the_papers_for_the_same_tasks"],
+    "bench": ["tests/unit/test_bench.py::test_bench_writes_every_raw_run_machine_commit_and_data_to_json"],
+    "reference": ["tests/unit/test_reference.py::test_page_puts_our_rows_beside_the_papers_for_the_same_tasks"],
     "clean-results": [],  # rm -rf results/* .snakemake: nothing to test
 }
 
@@ -65,7 +65,7 @@ MAKE_TARGETS = {
 NOT_DRY_RUN = {
     "--report": (
         "needs a finished run",
-        "tests/test_report.py::test_report_is_one_page_embedding_every_table_and_figure",
+        "tests/workflow/test_report.py::test_report_is_one_page_embedding_every_table_and_figure",
     ),
 }
 

@@ -13,8 +13,8 @@ import pytest
 from mtlner.plots import figure_names
 from mtlner.tables import table_names
 
-from conftest import ROOT
-from test_workflow import snakemake, tiny_config
+from tests.helpers import ROOT
+from tests.helpers.workflow import snakemake, tiny_config
 
 pytestmark = pytest.mark.slow
 
