@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, demo_corpus
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,3 +20,9 @@ def tokenizer():
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def species_demo():
+    """The committed species_demo corpus folder: an error, not a skip, when it is missing."""
+    return demo_corpus("species_demo")

