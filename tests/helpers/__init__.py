@@ -39,6 +39,11 @@ def conll(*sentences: str) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def five_sentences_two_blank_runs() -> str:
+    """CoNLL text whose documents are separated by two blank lines (a common export without -DOCSTART-)."""
+    return "a\tB-X\n\nb\tO\n\n\nc\tO\n\nd\tB-X\n\n\n\ne\tO\n"
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for an `mtlner` subprocess: this checkout's package first, no GPU, no SLURM."""
     import mtlner

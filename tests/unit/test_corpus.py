@@ -1,7 +1,7 @@
 import logging
 
 import pytest
-from tests.helpers import conll, write
+from tests.helpers import conll, five_sentences_two_blank_runs, write
 
 from mtlner.corpus import read_conll, split_stats, write_conll
 from mtlner.errors import UserError
@@ -178,15 +178,10 @@ def test_docstart_variants_with_and_without_ids(tmp_path, marker, doc_id):
     assert report.documents_from == "docstart" and report.docstart_lines == 2
 
 
-def _five_sentences_two_blank_runs() -> str:
-    # documents separated by two blank lines (a common export without -DOCSTART-)
-    return "a\tB-X\n\nb\tO\n\n\nc\tO\n\nd\tB-X\n\n\n\ne\tO\n"
-
-
 def test_a_file_without_document_markers_is_one_document_with_a_warning(tmp_path, caplog):
     from mtlner.corpus import NO_DOCUMENTS
 
-    path = write(tmp_path / "t.tsv", _five_sentences_two_blank_runs())
+    path = write(tmp_path / "t.tsv", five_sentences_two_blank_runs())
     with caplog.at_level(logging.WARNING):
         docs, report = read_conll(path)
     assert len(docs) == 1 and len(docs[0].sentences) == 5
@@ -195,7 +190,7 @@ def test_a_file_without_document_markers_is_one_document_with_a_warning(tmp_path
 
 
 def test_documents_by_blank_lines_and_by_sentences(tmp_path):
-    path = write(tmp_path / "t.tsv", _five_sentences_two_blank_runs())
+    path = write(tmp_path / "t.tsv", five_sentences_two_blank_runs())
     docs, report = read_conll(path, "blank_lines:2")
     assert [[s.tokens[0] for s in d.sentences] for d in docs] == [["a", "b"], ["c", "d"], ["e"]]
     assert report.documents_from == "blank_lines:2" and not report.warnings
@@ -231,48 +226,6 @@ def test_a_split_without_mentions(tmp_path):
     assert "dev split holds no mention" in check_mentions("dev", tmp_path / "dev.tsv", 0)
     assert "in the 3 documents that max_documents keeps" in check_mentions("test", "t.tsv", 0, kept=3)
     assert check_mentions("train", "t.tsv", 1) is None
-
-
-def test_prepare_records_where_documents_came_from_and_warns_in_the_job_log(tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    from tests.helpers import cli_env
-
-    raw = tmp_path / "raw"
-    write(raw / "train.tsv", _five_sentences_two_blank_runs())
-    write(raw / "dev.tsv", "-DOCSTART-\tO\n\n" + conll("a/B-X", "b/O"))
-    write(raw / "test.tsv", "-DOCSTART-\tO\n\n" + conll("a/O"))  # no mention: a warning, not an error
-
-    def prepare(*extra):
-        command = [sys.executable, "-m", "mtlner.cli", "prepare", "--task", "t", "--entity", "x"]
-        command += ["--input-dir", str(raw), "--out-dir", str(tmp_path / "out"), *extra]
-        return subprocess.run(command, capture_output=True, text=True, env=cli_env())
-
-    done = prepare()
-    assert done.returncode == 0, done.stderr
-    assert "train.tsv: no -DOCSTART- lines, so the whole split (5 sentences) is one document" in done.stderr
-    assert "test split holds no mention" in done.stderr
-    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
-    assert stats["documents_from"] == {
-        "train": "none: whole split is one document",
-        "dev": "docstart",
-        "test": "docstart",
-    }
-    assert stats["splits"]["train"]["documents"] == 1
-    assert any("no -DOCSTART- lines" in w for w in stats["warnings"])
-    assert stats["source"]["train"]["lines"] == "1,3,6,8,12"
-
-    done = prepare("--documents", "blank_lines:2")
-    assert done.returncode == 0 and "no -DOCSTART- lines" not in done.stderr
-    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
-    assert stats["documents_from"]["train"] == "blank_lines:2" and stats["splits"]["train"]["documents"] == 3
-
-    write(raw / "train.tsv", conll("a/O b/O"))
-    done = prepare()
-    assert done.returncode == 2 and "train.tsv: the train split holds no mention" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 def test_splits_of_one_task_tagging_different_types_are_refused(tmp_path):

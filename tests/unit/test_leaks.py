@@ -2,9 +2,6 @@
 
 import json
 import logging
-import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -13,41 +10,20 @@ from mtlner.cli import main
 from mtlner.errors import UserError
 from mtlner.leaks import audit, command_targets, drop, warn, write_audit
 
-from tests.helpers import DEMO_CORPORA, write
-
-
-def _prepare(tmp_path, task, entity, splits: dict[str, str]):
-    raw = tmp_path / "raw" / task
-    for split, text in splits.items():
-        write(raw / f"{split}.tsv", text)
-    out = tmp_path / "corpora" / task
-    assert main(["prepare", "--task", task, "--entity", entity, "--input-dir", str(raw), "--out-dir", str(out)]) == 0
-    return out
-
-
-def _doc(doc_id: str, *sentences: str) -> str:
-    """A document with an ID; sentences as 'tok/TAG tok/TAG'."""
-    lines = [f"-DOCSTART-\t{doc_id}\tO", ""]
-    for sentence in sentences:
-        lines += ["\t".join(t.rsplit("/", 1)) for t in sentence.split()] + [""]
-    return "\n".join(lines) + "\n"
+from tests.helpers.leaks import doc as _doc
+from tests.helpers.leaks import leak_corpora, leak_targets
+from tests.helpers.leaks import prepare as _prepare
+from tests.helpers.leaks import prepare_target as _prepare_target
 
 
 @pytest.fixture
 def corpora(tmp_path):
-    """gene: its training text holds a species test sentence (in other case) and one of its own
-    dev sentences; species: its dev and test splits share a sentence, and a document ID."""
-    gene = _prepare(tmp_path, "gene", "gene", {
-        "train": _doc("p1", "The/O mouse/O p53/B-Gene gene/O ./O", "BRCA1/B-Gene binds/O ./O") + _doc("p2", "Ras/B-Gene is/O small/O ./O"),
-        "dev": _doc("p3", "Ras/B-Gene is/O small/O ./O"),
-        "test": _doc("p4", "Kras/B-Gene rises/O ./O"),
-    })  # fmt: skip
-    species = _prepare(tmp_path, "species", "species", {
-        "train": _doc("s1", "Mice/B-Species were/O used/O ./O"),
-        "dev": _doc("s2", "Rats/B-Species were/O fed/O ./O"),
-        "test": _doc("s2", "the/O MOUSE/B-Species P53/O gene/O ./O") + _doc("s3", "Rats/B-Species were/O fed/O ./O"),
-    })  # fmt: skip
-    return {"gene": gene, "species": species}
+    return leak_corpora(tmp_path)
+
+
+@pytest.fixture
+def targets(tmp_path, corpora):
+    return leak_targets(tmp_path)
 
 
 def test_a_sentence_shared_between_tasks_and_duplicates_within_a_task_are_found(corpora):
@@ -92,20 +68,6 @@ def test_warn_names_leaks_among_the_jobs_tasks_only(corpora, caplog):
     with caplog.at_level(logging.WARNING, logger="mtlner.leaks"):
         assert warn({"species": corpora["species"]}) == 0  # a job without the gene task does not train on its text
     assert not caplog.text
-
-
-def test_warn_then_runs_the_command_with_its_output_in_the_same_log(corpora, tmp_path):
-    script = "import os, sys; print('training with', os.environ['MARK'], file=sys.stderr)"
-    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
-    log = tmp_path / "job.log"
-    with log.open("w") as stderr:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mtlner.cli", "leaks", "warn", *specs, "--", "MARK=here", sys.executable, "-c", script],
-            stderr=stderr, timeout=120,
-        )  # fmt: skip
-    text = log.read_text()
-    assert proc.returncode == 0, text
-    assert text.index("leak in this job's tasks") < text.index("training with here")
 
 
 def test_drop_leaks_removes_training_sentences_found_in_any_dev_or_test_split(corpora, tmp_path):
@@ -165,46 +127,7 @@ def test_cli_audit_and_drop(corpora, tmp_path):
     assert main(["leaks", "drop", "--corpus", "gene"]) == 2  # a malformed spec is a user error
 
 
-@pytest.mark.slow
-def test_drop_leaks_in_the_workflow_cleans_training_before_any_window(tmp_path):
-    from tests.helpers.workflow import snakemake, tiny_config
-
-    config = tiny_config(tmp_path, drop_leaks=True)
-    snakemake(tmp_path, "results/tables/leak_audit.csv", config=config)  # the corpus stage only, no training
-    results = tmp_path / "results"
-    stats = json.loads((results / "corpora/gene_demo_a/stats.json").read_text())
-    assert stats["drop_leaks"]["by_eval_split"] == {"species_demo/dev": 1}  # the sentence the synthetic corpora share
-    before = json.loads((results / "corpora/gene_demo_a/before_drop_leaks/stats.json").read_text())
-    assert stats["splits"]["train"]["sentences"] == before["splits"]["train"]["sentences"] - 1
-    audit = pd.read_csv(results / "tables/leak_audit.csv").set_index(["task_a", "split_a", "task_b", "split_b"])
-    row = audit.loc[("gene_demo_a", "train", "species_demo", "dev")]
-    assert row["shared_sentences"] == 0 and row["dropped_from_a"] == 1
-    assert json.loads((results / "leaks/species_demo.json").read_text())["overlaps"] == []
-
-
 # --------------------------------------------------------------------------- cross-corpus targets
-
-
-def _prepare_target(tmp_path, name, entity, test: str):
-    """An evaluation-only target as rule prepare_target writes it: test.tsv (and stats.json) only."""
-    raw = tmp_path / "raw" / name
-    write(raw / "test.tsv", test)
-    out = tmp_path / "corpora" / name  # beside the tasks' corpora, as results/corpora/<name>
-    args = ["prepare", "--task", name, "--entity", entity, "--input-dir", str(raw), "--splits", "test"]
-    assert main([*args, "--out-dir", str(out)]) == 0
-    assert not (out / "train.tsv").exists()
-    return out
-
-
-@pytest.fixture
-def targets(tmp_path, corpora):
-    """gene_eval: one test sentence is gene's training sentence 'BRCA1 binds .' (in other case),
-    one is species' dev sentence 'Rats were fed .', one is new; species_eval shares nothing."""
-    gene_eval = _prepare_target(tmp_path, "gene_eval", "gene", _doc(
-        "e1", "brca1/B-Gene BINDS/O ./O", "Rats/O were/O fed/O ./O", "Novel/O TP53/B-Gene ./O"
-    ))  # fmt: skip
-    species_eval = _prepare_target(tmp_path, "species_eval", "species", _doc("f1", "Zebrafish/B-Species swim/O ./O"))
-    return {"gene_eval": gene_eval, "species_eval": species_eval}
 
 
 def test_a_targets_test_sentence_in_a_tasks_train_or_dev_split_is_reported(corpora, targets):
@@ -271,23 +194,6 @@ def test_warn_finds_the_targets_a_job_scores_in_its_command(corpora, targets, tm
     assert not caplog.text
 
 
-def test_warn_in_a_job_log_names_the_target_its_command_scores(corpora, targets, tmp_path):
-    specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
-    script = "import sys; print('training', sys.argv[1:], file=sys.stderr)"
-    job = [sys.executable, "-c", script, "--cross-test", "gene_eval=gene=w/gene_eval/test.pt"]
-    job += ["--cross-test", "species_eval=species=w/species_eval/test.pt"]
-    log = tmp_path / "job.log"
-    with log.open("w") as stderr:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mtlner.cli", "leaks", "warn", *specs, "--", *job], stderr=stderr, timeout=120
-        )
-    text = log.read_text()
-    assert proc.returncode == 0, text
-    assert text.count("leak into a cross-corpus target this job scores") == 2 and "target gene_eval" in text
-    assert "target species_eval" not in text
-    assert text.index("leak into a cross-corpus target") < text.index("training ['--cross-test'")
-
-
 def test_drop_leaks_also_removes_training_sentences_found_in_a_targets_test_split(tmp_path):
     task = _prepare(tmp_path, "g", "gene", {
         "train": _doc("a", "Alpha/B-Gene binds/O ./O", "Beta/B-Gene folds/O ./O"),
@@ -337,28 +243,3 @@ def test_cli_audit_and_drop_with_targets(corpora, targets, tmp_path):
         )
         == 2
     )
-
-
-@pytest.mark.slow
-def test_the_workflows_leak_audit_reads_a_cut_target_and_reports_its_overlap(tmp_path):
-    from tests.helpers.workflow import snakemake, tiny_config
-
-    corpora = tmp_path / "corpora"
-    for task in ("gene_demo_a", "species_demo"):
-        shutil.copytree(DEMO_CORPORA / task, corpora / task)
-    first = (DEMO_CORPORA / "gene_demo_a" / "train.tsv").read_text().split("\n\n")[1]  # its first sentence
-    write(corpora / "gene_eval" / "test.tsv", f"-DOCSTART-\te1\tO\n\n{first}\n\n" + _doc("e2", "Zeta/B-gene ./O"))
-    config = tiny_config(
-        tmp_path,
-        corpora_dir=str(corpora),
-        cross_corpus_targets={"gene_eval": {"entity": "gene", "max_documents": {"test": 1}}},
-    )
-    snakemake(tmp_path, "results/tables/leak_audit.csv", config=config)  # the corpus stage only, no training
-    results = tmp_path / "results"
-    stats = json.loads((results / "corpora/gene_eval/stats.json").read_text())
-    assert stats["splits"]["test"]["documents"] == 1 and stats["documents_before_limit"] == {"test": 2}
-    frame = pd.read_csv(results / "tables/leak_audit.csv").set_index(["task_a", "split_a", "task_b", "split_b"])
-    row = frame.loc[("gene_demo_a", "train", "gene_eval", "test")]
-    assert row["scope"] == "evaluation-only target" and row["shared_sentences"] == 1 and row["share_b"] == 1.0
-    overlaps = json.loads((results / "leaks/gene_eval.json").read_text())["overlaps"]
-    assert [(o["task_a"], o["split_a"]) for o in overlaps] == [("gene_demo_a", "train")]
