@@ -38,8 +38,8 @@ test-fast: setup
 SNAKEFILES := Snakefile $(wildcard workflow/rules/*.smk) tests/huner/Snakefile
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks ci
+	$(BIN)/ruff format --check src tests benchmarks ci
 	$(BIN)/snakefmt --check $(SNAKEFILES)
 	$(BIN)/snakemake --lint --configfile config.yaml
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
