@@ -23,10 +23,11 @@ PYTHON=${PYTHON:-$(bin python)}
 SNAKEMAKE=${SNAKEMAKE:-$(bin snakemake)}
 CORES=${CORES:-2}
 export HF_HUB_OFFLINE=1
-for ref in "$BEFORE" "$AFTER"; do
-    git -C "$REPO" rev-parse --verify --quiet "$ref^{commit}" > /dev/null \
-        || { echo "compare_outputs: $ref is not a commit in $REPO" >&2; exit 2; }
-done
+commit() {  # resolved once: a branch that moves during the run (main, say) gives both sides one commit
+    git -C "$REPO" rev-parse --verify --quiet "$1^{commit}" \
+        || { echo "compare_outputs: $1 is not a commit in $REPO" >&2; exit 2; }
+}
+BEFORE_COMMIT=$(commit "$BEFORE") AFTER_COMMIT=$(commit "$AFTER")
 T=$(mktemp -d "${TMPDIR:-/tmp}/mtlner-compare.XXXXXX")
 cleanup() {
     status=$?
@@ -40,6 +41,12 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# Killed or interrupted: stop the running workflow and fail, so the EXIT trap keeps what was
+# built. The workflow runs in the background (`wait` returns at a signal; a foreground child
+# would hold the trap until it ended).
+child=
+trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 143' TERM
+trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 130' INT
 
 # A small text with mentions of every demo entity type, tagged by each saved model.
 mkdir -p "$T/text"
@@ -60,8 +67,11 @@ run_side() {  # run_side NAME REF: worktree, workflow run, tag output; prints th
         config=$wt/$CONFIG
         [ -f "$config" ] || { echo "compare_outputs: $ref has no $CONFIG" >&2; return 1; }
     fi
-    (cd "$wt" && PYTHONPATH="$wt/src" "$SNAKEMAKE" --cores "$CORES" --configfile "$config") \
-        > "$T/$side.log" 2>&1 || { tail -n 40 "$T/$side.log" >&2; echo "compare_outputs: the $side run ($ref) failed, log $T/$side.log" >&2; return 1; }
+    (cd "$wt" && PYTHONPATH="$wt/src" exec "$SNAKEMAKE" --cores "$CORES" --configfile "$config") \
+        > "$T/$side.log" 2>&1 &
+    child=$!
+    wait "$child" || { tail -n 40 "$T/$side.log" >&2; echo "compare_outputs: the $side run ($ref) failed, log $T/$side.log" >&2; return 1; }
+    child=
     local models
     models=$(cd "$wt" && find results -name model.json -path '*/model/*' | sort)
     [ -n "$models" ] || echo "compare_outputs: $side saved no model (save_models in $CONFIG): no tag output compared" >&2
@@ -76,9 +86,9 @@ run_side() {  # run_side NAME REF: worktree, workflow run, tag output; prints th
                 >> "$T/$side.tag.log" 2>&1 || { cat "$T/$side.tag.log" >&2; return 1; }
         done
     done
-    echo "compare_outputs: $side ($ref, $(git -C "$wt" rev-parse --short HEAD)) ran in $((SECONDS - start)) s" >&2
+    echo "compare_outputs: $side (${ref:0:9}) ran in $((SECONDS - start)) s" >&2
 }
 
-run_side before "$BEFORE"
-run_side after "$AFTER"
+run_side before "$BEFORE_COMMIT"
+run_side after "$AFTER_COMMIT"
 PYTHONPATH="$REPO/src" "$PYTHON" "$REPO/ci/compare_outputs.py" "$T/before" "$T/after"
