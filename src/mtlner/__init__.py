@@ -1,7 +1,7 @@
 """Multitask biomedical named entity recognition (STL/MTL BERT taggers, data and entity ablation).
 
 The package is grouped by stage; a stage imports only the stages above it in this list
-(tests/test_import_layers.py checks it)::
+(tests/unit/test_import_layers.py checks it)::
 
     errors, atomic   one-message UserErrors; atomic writes of every output
     data/            labels (the label scheme, IOB2 spans), corpus (CoNLL in and out, stats),

@@ -186,10 +186,6 @@ def test_local_gpu_profile_dry_run(tmp_path, corpora):
     dry_run(tmp_path, base_config(corpora), "--profile", str(ROOT / "profiles" / "local-gpu"), "--resources", "gpu=2")
 
 
-@pytest.mark.skipif(
-    "GPU_RUN_" not in (ROOT / "workflow" / "rules" / "train.smk").read_text(),
-    reason="train.smk does not start training through {GPU_RUN_STL}/{GPU_RUN_MTL} yet",
-)
 def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     config = base_config(corpora, resources={"gpu_share": 2})
     proc = checked(

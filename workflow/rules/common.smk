@@ -212,7 +212,7 @@ def raw_target(wildcards):
 
 # --------------------------------------------------------------------------- results/ layout
 # Every path pattern a rule reads or writes is defined here and nowhere else
-# (tests/test_rule_paths.py fails on a results/ path in another rule file).
+# (tests/unit/test_rule_paths.py fails on a results/ path in another rule file).
 
 LOGS_DIR = "results/logs"
 TABLES_DIR = "results/tables"

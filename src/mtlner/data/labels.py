@@ -45,7 +45,7 @@ def iob_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     first hyphen, ``""`` when untyped). An entity is a ``B`` followed by the ``I`` of its own
     type; an ``I`` that continues nothing (after ``O``, or after an entity of another type)
     starts nothing, and anything else (``O``, a special label) is outside. This is seqeval's
-    ``mode="strict", scheme=IOB2`` (tests/test_inference.py checks it on every short sequence).
+    ``mode="strict", scheme=IOB2`` (tests/unit/test_inference.py checks it on every short sequence).
     """
     spans: list[tuple[int, int, str]] = []
     start, kind = None, ""
