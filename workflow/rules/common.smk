@@ -25,7 +25,8 @@ try:
     for _path in workflow.configfiles:
         if Path(_path).is_file():  # (a missing one Snakemake has reported)
             check_config_file(_path)
-    with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
+    # the rules folder, not workflow.basedir: tests/huner/Snakefile includes this file from elsewhere
+    with open(Path(workflow.current_basedir).parent / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
         _schema = yaml.safe_load(_fh)
     apply_overrides(config, typed_overrides(dict(workflow.config_settings.config or {}), _schema))
 except UserError as _err:
