@@ -27,10 +27,11 @@ TIMING_KEY = re.compile(
     r"host|hostname|version|versions|launch)($|_)|(train|eval|checkpoint)_share|hours|seconds",
     re.IGNORECASE,
 )
-# Matplotlib's SVG writer puts the creation date in <dc:date> and draws element ids from a random
-# salt (rcParams svg.hashsalt unset), so two runs' SVGs differ though they draw the same thing:
-# the date is dropped and ids renamed in order of appearance before comparing.
-SVG_DATE = re.compile(r"<dc:date>[^<]*</dc:date>")
+# Since mtlner.report.plots fixes svg.hashsalt and drops the date, two runs of one commit write
+# byte-identical SVGs. Earlier commits' SVGs carry a creation date in <dc:date> and element ids
+# drawn from a random salt, so for a comparison against an older ref the date element is dropped
+# (whole: a new SVG has none) and ids are renamed in order of appearance before comparing.
+SVG_DATE = re.compile(r"\s*<dc:date>[^<]*</dc:date>")
 SVG_ID = re.compile(r'id="([^"]+)"')
 SKIP_DIRS = {"logs", "benchmarks", ".work", ".snakemake"}
 TEXT = {".json", ".csv", ".md", ".tsv", ".txt", ".jsonl", ".conll", ".bioc", ".xml", ".yaml", ".svg"}
@@ -103,7 +104,7 @@ def drop_md_columns(text: str) -> tuple[str, list[str]]:
 
 
 def normalise_svg(text: str) -> str:
-    text = SVG_DATE.sub("<dc:date/>", text)
+    text = SVG_DATE.sub("", text)
     ids = {}
     for name in SVG_ID.findall(text):
         ids.setdefault(name, f"id{len(ids)}")

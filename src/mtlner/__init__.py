@@ -7,14 +7,14 @@ The package is grouped by stage; a stage imports only the stages above it in thi
     data/            labels (the label scheme, IOB2 spans), corpus (CoNLL in and out, stats),
                      windows (subword windows), leaks (shared text between splits), mirror
                      (a local HUNER mirror), huner/ (download, convert, split HUNER corpora)
-    training/        config (TrainConfig), model, inference (batches, devices, prediction),
-                     metrics, loop (one training job), cross_test (cross-corpus scoring inside
-                     a job), crf
+    training/        config (TrainConfig), model (a saved model folder's checks and loader),
+                     inference (batches, devices, prediction), metrics, loop (one training
+                     job), cross_test (cross-corpus scoring inside a job), crf
     report/          io (results in, CSV + Markdown out), tables, plots, stats, bootstrap,
                      analysis, crosscorpus, leak_audit, cost, storage, reference, results
     run/             forkserver (warm processes), gpu_slots, sizing (job resources), startup
                      (clocks), configpaths (config paths); peers of tag/
-    tag/             ``mtlner tag``: text (input), pipeline (model and tagging), writers (output)
+    tag/             ``mtlner tag``: text (input), pipeline (tagging), writers (output)
     cli              the ``mtlner`` command (``python -m mtlner.cli``, what every rule runs)
 """
 

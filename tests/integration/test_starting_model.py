@@ -1,6 +1,6 @@
 """A damaged saved model as the start of a training job (STL from MTL: `--init` the MTL model
 without a type) is one message naming the folder and the part, with the command that rebuilds
-it: the same checks as `mtlner tag --model` (mtlner.tag.pipeline.check_model_folder), then the load."""
+it: the same checks as `mtlner tag --model` (mtlner.training.model.check_model_folder), then the load."""
 
 import re
 

@@ -1,5 +1,5 @@
 """ci/compare_outputs.py, the before/after comparison of two runs' results/ folders: what it
-ignores (timings, each checkout's path, matplotlib's SVG date and ids) and what it catches."""
+ignores (timings, each checkout's path, the SVG date and ids of an older commit's figures) and what it catches."""
 
 import importlib.util
 import json
@@ -57,6 +57,21 @@ def test_svg_drawn_differently_is_a_difference(tmp_path):
     b = compare_outputs.normalise_svg(SVG.format(a="m3", b="p4", date="y"))
     assert a == b
     assert compare_outputs.normalise_svg(SVG.format(a="m1", b="p2", date="x").replace('x="1"', 'x="2"')) != a
+
+
+def test_an_older_commits_svg_matches_the_same_figure_saved_now(tmp_path):
+    """Earlier commits saved figures with matplotlib's defaults (a <dc:date>, ids from a random
+    salt); mtlner.report.plots now writes neither: the comparison still finds them equal."""
+    from mtlner.report import plots
+
+    fig, ax = plots.plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1, 2], [0.2, 0.5, 0.4], marker="o", label="STL")
+    ax.legend()
+    fig.savefig(tmp_path / "old.svg", format="svg", dpi=150, bbox_inches="tight")  # the old way
+    plots._save(fig, tmp_path / "new")
+    old, new = (tmp_path / "old.svg").read_text(), (tmp_path / "new.svg").read_text()
+    assert "<dc:date>" in old and "<dc:date>" not in new and old != new
+    assert compare_outputs.normalise_svg(old) == compare_outputs.normalise_svg(new)
 
 
 def test_a_saved_models_json_is_compared_whole(tmp_path, capsys):

@@ -40,10 +40,19 @@ def _colour(entity: str, index: int) -> str:
     return COLOURS.get(entity, f"C{index % 10}")
 
 
+# Same figure, same bytes: matplotlib's SVG writer otherwise stamps the creation date and draws
+# its element ids (clip paths, glyphs) from a random salt. Its PNG writer adds no date, only a
+# "Software" text naming the matplotlib version (fixed for a given environment), left as it is
+# so PNGs stay byte-identical to those of earlier commits.
+SVG_HASHSALT = "mtlner"
+METADATA = {"svg": {"Date": None}, "png": None}
+
+
 def _save(fig, base: Path) -> None:
-    for ext in ("png", "svg"):
-        with atomic_path(f"{base}.{ext}") as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+    with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+        for ext in ("png", "svg"):
+            with atomic_path(f"{base}.{ext}") as tmp:
+                fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight", metadata=METADATA[ext])
     plt.close(fig)
 
 
