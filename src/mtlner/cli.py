@@ -23,7 +23,6 @@ import argparse
 import errno
 import logging
 import os
-import shutil
 import sys
 import time
 from dataclasses import fields
@@ -126,89 +125,11 @@ def _entity_type(name: str) -> str:
     return normalise_entity_type(name)
 
 
-def _parse_task(spec: str) -> tuple[str, str, Path]:
-    parts = spec.split("=")
-    if len(parts) != 3:
-        raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    from mtlner.data.corpus import normalise_entity_type
-
-    return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
-
-
 def _train(args) -> None:
-    import torch
+    from mtlner.tag.pipeline import check_starting_model, damaged_starting_model
+    from mtlner.training import job
 
-    from mtlner.training import cross_test
-    from mtlner.training.model import MultiTaskTagger, load_tokenizer
-    from mtlner.training.loop import Task, TrainConfig, ensure_writable, train, write_predictions
-    from mtlner.data.windows import ablate, load_windows
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
-    saved = Path(args.init).is_dir() and any(
-        (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
-    )
-    if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
-        from mtlner.tag.pipeline import check_starting_model, damaged_starting_model
-
-        check_starting_model(args.init)
-    tasks = []
-    for spec in args.task:
-        name, entity, wdir = _parse_task(spec)
-        train_windows, window_meta = load_windows(wdir / "train.pt")
-        kept = ablate(train_windows, args.ablation, seed=args.seed)
-        tasks.append(
-            Task(
-                name,
-                entity,
-                kept,
-                load_windows(wdir / "dev.pt")[0],
-                load_windows(wdir / "test.pt")[0],
-                train_total=len(train_windows),
-            )
-        )
-    targets = cross_test.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
-    torch.manual_seed(args.seed)  # head initialisation
-    loading = time.monotonic()
-    try:
-        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
-    except UserError as err:  # e.g. truncated weights, which the checks above do not read
-        if not saved:
-            raise
-        raise damaged_starting_model(args.init, err) from err
-    encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
-    tokenizer = load_tokenizer(args.tokenizer or args.init)
-    work_dir = out_dir / ".work"
-    result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
-    # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
-    cross = cross_test.cross_test(cross_test.evaluator(model, tokenizer, cfg), tasks, targets)
-    for name, (gold, pred) in result.predictions.items():
-        write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
-    if args.save_model:
-        extra = {
-            "kind": args.kind,
-            "seed": args.seed,
-            "max_length": window_meta.get("max_length"),
-            "label_subwords": cfg.label_subwords,
-        }
-        model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
-    results = {
-        "kind": args.kind,
-        "ablation": args.ablation,
-        "seed": args.seed,
-        "without": args.without,
-        "init": args.init,
-        **result.metrics,
-        "cross_corpus": cross,
-        # process start (fork) to the end of the first optimiser step; None when none was taken
-        "startup_seconds": round(startup.process_age(result.first_step_at), 3) if result.first_step_at else None,
-        "encoder_load_seconds": round(encoder_load_seconds, 3),
-        "launch": startup.launch(),  # "fork-server": forked from a warm process (imports done)
-    }
-    write_json(out_dir / "metrics.json", results)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    job.run(args, job.Hooks(startup.process_age, startup.launch, check_starting_model, damaged_starting_model))
 
 
 def _collect(args) -> None:
@@ -295,14 +216,18 @@ def _reference(args) -> None:
     log.info("wrote %s", page)
 
 
-def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple[str, ...]]:
-    """NAME=VALUE (or NAME=A=B with parts=3) arguments as a dict keyed by NAME."""
+def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, Path | tuple[str, ...]]:
+    """NAME=PATH (job.parse_task_spec) or, with parts=3, NAME=A=B arguments as a dict keyed by NAME."""
+    from mtlner.training.job import parse_task_spec
+
+    if parts == 2:
+        return {spec.name: spec.path for spec in (parse_task_spec(s, flag, entity=False) for s in specs or [])}
     out = {}
     for spec in specs or []:
         fields_ = spec.split("=")
         if len(fields_) != parts or not all(fields_):
-            raise UserError(f"{flag} {spec!r} must look like {'='.join(['NAME', 'PATH', 'PATH'][:parts])}")
-        out[fields_[0]] = fields_[1] if parts == 2 else tuple(fields_[1:])
+            raise UserError(f"{flag} {spec!r} must look like NAME=PATH=PATH")
+        out[fields_[0]] = tuple(fields_[1:])
     return out
 
 
@@ -579,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="NAME=DIR",
-        help=target_help + " (also found from the command's --cross-test arguments that name no task of the job)",
+        help=target_help + " (the job's --cross-test targets that are none of its tasks)",
     )
     a.add_argument(
         "run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings"
