@@ -24,99 +24,26 @@ import errno
 import logging
 import os
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
 from mtlner.run import startup  # clock from process start: metrics.json startup_seconds
-from mtlner.atomic import write_json
 from mtlner.errors import UserError
 
 log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from mtlner.data.corpus import (
-        SPLITS,
-        Boundaries,
-        check_mentions,
-        check_same_type,
-        read_conll,
-        source_lines,
-        split_stats,
-        write_conll,
-    )
+    from mtlner.data.prepare import prepare_job
 
-    stats = {
-        "task": args.task,
-        "entity_type": args.entity,
-        "dataset": args.dataset or args.task,
-        "splits": {},
-        "warnings": [],
-    }
-    limits = _document_limits(args.max_documents)
-    bounds = Boundaries.parse(args.documents)
-    read = {}
-    for split in _splits(args.splits, SPLITS):  # every split read (and checked) before any is written
-        read[split] = read_conll(Path(args.input_dir) / f"{split}.tsv", bounds)
-    check_same_type([report for _, report in read.values()])
-    for split, (docs, report) in read.items():
-        path = Path(args.input_dir) / f"{split}.tsv"
-        if split in limits:
-            # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
-            stats.setdefault("documents_before_limit", {})[split] = len(docs)
-            docs = docs[: limits[split]]
-        stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
-        stats.setdefault("documents_from", {})[split] = report.documents_from
-        warning = check_mentions(
-            split, path, stats["splits"][split]["mentions"], len(docs) if split in limits else None
-        )
-        if warning:
-            log.warning(warning)
-            report.warnings.append(warning)
-        stats["warnings"] += report.warnings
-        # the user's file and line of every sentence, in the prepared file's order, so errors
-        # found later (a mention longer than a window) can name the line the user can edit
-        stats.setdefault("source", {})[split] = {"file": str(path.resolve()), "lines": source_lines(docs)}
-        write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
-    write_json(Path(args.out_dir) / "stats.json", stats)
-
-
-def _splits(chosen: list[str] | None, splits) -> list[str]:
-    """--splits: the splits to read, in train/dev/test order (default all three; an
-    evaluation-only cross-corpus target has only test)."""
-    return [s for s in splits if s in chosen] if chosen else list(splits)
-
-
-def _document_limits(specs: list[str] | None) -> dict[str, int]:
-    limits = {}
-    for spec in specs or []:
-        split, _, number = spec.partition("=")
-        if split not in ("train", "dev", "test") or not number.isdigit() or int(number) < 1:
-            raise UserError(f"--max-documents {spec!r} must look like train=N (dev=N, test=N) with N >= 1")
-        limits[split] = int(number)
-    return limits
+    prepare_job(args)
 
 
 def _windows(args) -> None:
-    from mtlner.data.corpus import SPLITS, attach_origins, read_conll
+    from mtlner.data.prepare import windows_job
     from mtlner.training.model import load_tokenizer
-    from mtlner.data.windows import build_windows, save_windows, window_stats
 
-    tokenizer = load_tokenizer(args.encoder)
-    summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
-    started = time.perf_counter()
-    words = 0
-    for split in _splits(args.splits, SPLITS):
-        path = Path(args.corpus_dir) / f"{split}.tsv"
-        docs, _ = read_conll(path)
-        attach_origins(docs, Path(args.corpus_dir) / "stats.json", split)
-        windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
-        save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
-        summary[split] = window_stats(windows)
-        words += summary[split]["words"]
-    summary["words_per_second"] = round(words / (time.perf_counter() - started), 1)
-    write_json(Path(args.out_dir) / "stats.json", summary)
+    windows_job(args, load_tokenizer(args.encoder))
 
 
 def _entity_type(name: str) -> str:
