@@ -53,10 +53,22 @@ def _entity_type(name: str) -> str:
 
 
 def _train(args) -> None:
-    from mtlner.tag.pipeline import check_starting_model, damaged_starting_model
     from mtlner.training import job
 
-    job.run(args, job.Hooks(startup.process_age, startup.launch, check_starting_model, damaged_starting_model))
+    job.run(args, job.Hooks(startup.process_age, startup.launch, _check_starting_model, _damaged_starting_model))
+
+
+# tag's model-folder checks, imported only by a job that starts from a saved model (STL from MTL)
+def _check_starting_model(folder):
+    from mtlner.tag.pipeline import check_starting_model
+
+    return check_starting_model(folder)
+
+
+def _damaged_starting_model(folder, err):
+    from mtlner.tag.pipeline import damaged_starting_model
+
+    return damaged_starting_model(folder, err)
 
 
 def _collect(args) -> None:
