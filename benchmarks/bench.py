@@ -65,6 +65,7 @@ from mtlner.data.corpus import TaggedDocument, first_sentences, read_conll  # no
 from mtlner.training.inference import collate, pick_device  # noqa: E402
 from mtlner.training.model import MultiTaskTagger, load_tokenizer  # noqa: E402
 from mtlner.training.loop import Task, TrainConfig, train  # noqa: E402
+from mtlner.training.job import training_scores
 from mtlner.data.windows import build_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -345,7 +346,7 @@ def run_mtlner(task, tokenizer, cfg, max_length, device, memory, workdir) -> Res
     model = fresh_model(task, cfg.seed, cfg.dropout)
     memory.reset()
     t, cpu = time.perf_counter(), time.process_time()
-    out = train(model, tokenizer, [task], cfg, workdir)
+    out = training_scores(train(model, tokenizer, [task], cfg, workdir))
     _sync(device)
     run, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = memory.peak_mib()

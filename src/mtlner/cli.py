@@ -23,101 +23,27 @@ import argparse
 import errno
 import logging
 import os
-import shutil
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
 from mtlner.run import startup  # clock from process start: metrics.json startup_seconds
-from mtlner.atomic import write_json
 from mtlner.errors import UserError
 
 log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from mtlner.data.corpus import (
-        SPLITS,
-        Boundaries,
-        check_mentions,
-        check_same_type,
-        read_conll,
-        source_lines,
-        split_stats,
-        write_conll,
-    )
+    from mtlner.data.prepare import prepare_job
 
-    stats = {
-        "task": args.task,
-        "entity_type": args.entity,
-        "dataset": args.dataset or args.task,
-        "splits": {},
-        "warnings": [],
-    }
-    limits = _document_limits(args.max_documents)
-    bounds = Boundaries.parse(args.documents)
-    read = {}
-    for split in _splits(args.splits, SPLITS):  # every split read (and checked) before any is written
-        read[split] = read_conll(Path(args.input_dir) / f"{split}.tsv", bounds)
-    check_same_type([report for _, report in read.values()])
-    for split, (docs, report) in read.items():
-        path = Path(args.input_dir) / f"{split}.tsv"
-        if split in limits:
-            # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
-            stats.setdefault("documents_before_limit", {})[split] = len(docs)
-            docs = docs[: limits[split]]
-        stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
-        stats.setdefault("documents_from", {})[split] = report.documents_from
-        warning = check_mentions(
-            split, path, stats["splits"][split]["mentions"], len(docs) if split in limits else None
-        )
-        if warning:
-            log.warning(warning)
-            report.warnings.append(warning)
-        stats["warnings"] += report.warnings
-        # the user's file and line of every sentence, in the prepared file's order, so errors
-        # found later (a mention longer than a window) can name the line the user can edit
-        stats.setdefault("source", {})[split] = {"file": str(path.resolve()), "lines": source_lines(docs)}
-        write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
-    write_json(Path(args.out_dir) / "stats.json", stats)
-
-
-def _splits(chosen: list[str] | None, splits) -> list[str]:
-    """--splits: the splits to read, in train/dev/test order (default all three; an
-    evaluation-only cross-corpus target has only test)."""
-    return [s for s in splits if s in chosen] if chosen else list(splits)
-
-
-def _document_limits(specs: list[str] | None) -> dict[str, int]:
-    limits = {}
-    for spec in specs or []:
-        split, _, number = spec.partition("=")
-        if split not in ("train", "dev", "test") or not number.isdigit() or int(number) < 1:
-            raise UserError(f"--max-documents {spec!r} must look like train=N (dev=N, test=N) with N >= 1")
-        limits[split] = int(number)
-    return limits
+    prepare_job(args)
 
 
 def _windows(args) -> None:
-    from mtlner.data.corpus import SPLITS, attach_origins, read_conll
+    from mtlner.data.prepare import windows_job
     from mtlner.training.model import load_tokenizer
-    from mtlner.data.windows import build_windows, save_windows, window_stats
 
-    tokenizer = load_tokenizer(args.encoder)
-    summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
-    started = time.perf_counter()
-    words = 0
-    for split in _splits(args.splits, SPLITS):
-        path = Path(args.corpus_dir) / f"{split}.tsv"
-        docs, _ = read_conll(path)
-        attach_origins(docs, Path(args.corpus_dir) / "stats.json", split)
-        windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
-        save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
-        summary[split] = window_stats(windows)
-        words += summary[split]["words"]
-    summary["words_per_second"] = round(words / (time.perf_counter() - started), 1)
-    write_json(Path(args.out_dir) / "stats.json", summary)
+    windows_job(args, load_tokenizer(args.encoder))
 
 
 def _entity_type(name: str) -> str:
@@ -126,89 +52,23 @@ def _entity_type(name: str) -> str:
     return normalise_entity_type(name)
 
 
-def _parse_task(spec: str) -> tuple[str, str, Path]:
-    parts = spec.split("=")
-    if len(parts) != 3:
-        raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    from mtlner.data.corpus import normalise_entity_type
-
-    return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
-
-
 def _train(args) -> None:
-    import torch
+    from mtlner.training import job
 
-    from mtlner.training import cross_test
-    from mtlner.training.model import MultiTaskTagger, load_tokenizer
-    from mtlner.training.loop import Task, TrainConfig, ensure_writable, train, write_predictions
-    from mtlner.data.windows import ablate, load_windows
+    job.run(args, job.Hooks(startup.process_age, startup.launch, _check_starting_model, _damaged_starting_model))
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
-    saved = Path(args.init).is_dir() and any(
-        (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
-    )
-    if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
-        from mtlner.tag.pipeline import check_starting_model, damaged_starting_model
 
-        check_starting_model(args.init)
-    tasks = []
-    for spec in args.task:
-        name, entity, wdir = _parse_task(spec)
-        train_windows, window_meta = load_windows(wdir / "train.pt")
-        kept = ablate(train_windows, args.ablation, seed=args.seed)
-        tasks.append(
-            Task(
-                name,
-                entity,
-                kept,
-                load_windows(wdir / "dev.pt")[0],
-                load_windows(wdir / "test.pt")[0],
-                train_total=len(train_windows),
-            )
-        )
-    targets = cross_test.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
-    torch.manual_seed(args.seed)  # head initialisation
-    loading = time.monotonic()
-    try:
-        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
-    except UserError as err:  # e.g. truncated weights, which the checks above do not read
-        if not saved:
-            raise
-        raise damaged_starting_model(args.init, err) from err
-    encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
-    tokenizer = load_tokenizer(args.tokenizer or args.init)
-    work_dir = out_dir / ".work"
-    result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
-    # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
-    cross = cross_test.cross_test(cross_test.evaluator(model, tokenizer, cfg), tasks, targets)
-    for name, (gold, pred) in result.predictions.items():
-        write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
-    if args.save_model:
-        extra = {
-            "kind": args.kind,
-            "seed": args.seed,
-            "max_length": window_meta.get("max_length"),
-            "label_subwords": cfg.label_subwords,
-        }
-        model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
-    results = {
-        "kind": args.kind,
-        "ablation": args.ablation,
-        "seed": args.seed,
-        "without": args.without,
-        "init": args.init,
-        **result.metrics,
-        "cross_corpus": cross,
-        # process start (fork) to the end of the first optimiser step; None when none was taken
-        "startup_seconds": round(startup.process_age(result.first_step_at), 3) if result.first_step_at else None,
-        "encoder_load_seconds": round(encoder_load_seconds, 3),
-        "launch": startup.launch(),  # "fork-server": forked from a warm process (imports done)
-    }
-    write_json(out_dir / "metrics.json", results)
-    shutil.rmtree(work_dir, ignore_errors=True)
+# tag's model-folder checks, imported only by a job that starts from a saved model (STL from MTL)
+def _check_starting_model(folder):
+    from mtlner.training.model import check_starting_model
+
+    return check_starting_model(folder)
+
+
+def _damaged_starting_model(folder, err):
+    from mtlner.training.model import damaged_starting_model
+
+    return damaged_starting_model(folder, err)
 
 
 def _collect(args) -> None:
@@ -295,14 +155,18 @@ def _reference(args) -> None:
     log.info("wrote %s", page)
 
 
-def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple[str, ...]]:
-    """NAME=VALUE (or NAME=A=B with parts=3) arguments as a dict keyed by NAME."""
+def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, Path | tuple[str, ...]]:
+    """NAME=PATH (job.parse_task_spec) or, with parts=3, NAME=A=B arguments as a dict keyed by NAME."""
+    from mtlner.training.job import parse_task_spec
+
+    if parts == 2:
+        return {spec.name: spec.path for spec in (parse_task_spec(s, flag, entity=False) for s in specs or [])}
     out = {}
     for spec in specs or []:
         fields_ = spec.split("=")
         if len(fields_) != parts or not all(fields_):
-            raise UserError(f"{flag} {spec!r} must look like {'='.join(['NAME', 'PATH', 'PATH'][:parts])}")
-        out[fields_[0]] = fields_[1] if parts == 2 else tuple(fields_[1:])
+            raise UserError(f"{flag} {spec!r} must look like NAME=PATH=PATH")
+        out[fields_[0]] = tuple(fields_[1:])
     return out
 
 
@@ -579,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="NAME=DIR",
-        help=target_help + " (also found from the command's --cross-test arguments that name no task of the job)",
+        help=target_help + " (the job's --cross-test targets that are none of its tasks)",
     )
     a.add_argument(
         "run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings"

@@ -19,6 +19,7 @@ from mtlner.cli import main
 from mtlner.errors import UserError
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import Checkpoint, TrainConfig, TrainState, train
+from mtlner.training.job import training_scores
 
 from tests.helpers.training import demo_task
 
@@ -189,7 +190,8 @@ def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identicall
     readings = 6 + 2  # 6 steps, 2 epoch ends
     assert 2 <= len(writes) < readings, writes
     assert all(later[0] - earlier[0] >= 150 for earlier, later in zip(writes, writes[1:])), writes
-    assert full["checkpoint_count"] == len(writes) and full["checkpoint_seconds"] > 0
+    scores = training_scores(full)
+    assert scores["checkpoint_count"] == len(writes) and scores["checkpoint_seconds"] > 0
     first, second = writes[:2]
     assert second[2] > first[2]  # steps were taken between the two
 
@@ -205,9 +207,9 @@ def test_checkpoints_follow_the_clock_and_a_kill_between_them_resumes_identicall
     resumed, log_text = run(tmp_path / "killed", FakeClock(tick=60.0))
     saved = TrainState(**on_disk["state"])
     assert f"at epoch {saved.epoch + 1} step {saved.step}" in log_text, log_text
-    assert _comparable(resumed.metrics) == _comparable(full.metrics)
+    assert _comparable(training_scores(resumed)) == _comparable(training_scores(full))
     assert resumed.predictions == full.predictions
-    assert "_predictions" not in full.metrics  # metrics and predictions are kept apart
+    assert "_predictions" not in training_scores(full)  # metrics and predictions are kept apart
 
 
 def test_an_unwritable_output_folder_fails_before_any_training(tmp_path):
@@ -291,7 +293,7 @@ def test_sigterm_during_an_evaluation_stops_after_that_batch_and_a_rerun_resumes
 
     resumed, log_text = run(tmp_path / "stopped")
     assert "resuming from" in log_text
-    assert _comparable(resumed.metrics) == _comparable(full.metrics)
+    assert _comparable(training_scores(resumed)) == _comparable(training_scores(full))
     assert resumed.predictions == full.predictions
     if signal_pass == 2:
         assert set(seen["batches"]) == {1}  # the rerun's only pass: the test split, no step, no dev pass

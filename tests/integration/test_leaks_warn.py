@@ -33,11 +33,12 @@ def test_warn_then_runs_the_command_with_its_output_in_the_same_log(corpora, tmp
     assert text.index("leak in this job's tasks") < text.index("training with here")
 
 
-def test_warn_in_a_job_log_names_the_target_its_command_scores(corpora, targets, tmp_path):
+def test_warn_in_a_job_log_names_the_targets_it_is_given(corpora, targets, tmp_path):
     specs = [arg for task, folder in corpora.items() for arg in ("--corpus", f"{task}={folder}")]
+    specs += [arg for name, folder in targets.items() for arg in ("--target", f"{name}={folder}")]
     script = "import sys; print('training', sys.argv[1:], file=sys.stderr)"
-    job = [sys.executable, "-c", script, "--cross-test", "gene_eval=gene=w/gene_eval/test.pt"]
-    job += ["--cross-test", "species_eval=species=w/species_eval/test.pt"]
+    # the wrapped command's own --cross-test words are not read: the targets are the --target flags
+    job = [sys.executable, "-c", script, "--cross-test", "unlisted=gene=w/unlisted/test.pt"]
     log = tmp_path / "job.log"
     with log.open("w") as stderr:
         proc = subprocess.run(
@@ -46,5 +47,5 @@ def test_warn_in_a_job_log_names_the_target_its_command_scores(corpora, targets,
     text = log.read_text()
     assert proc.returncode == 0, text
     assert text.count("leak into a cross-corpus target this job scores") == 2 and "target gene_eval" in text
-    assert "target species_eval" not in text
+    assert "target species_eval" not in text and "unlisted" not in text[: text.index("training [")]
     assert text.index("leak into a cross-corpus target") < text.index("training ['--cross-test'")

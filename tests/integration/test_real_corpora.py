@@ -9,6 +9,7 @@ from mtlner.cli import main
 from mtlner.data.corpus import read_conll
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import Task, TrainConfig, train
+from mtlner.training.job import training_scores
 from mtlner.data.windows import build_windows
 
 pytestmark = pytest.mark.corpora
@@ -64,7 +65,7 @@ def test_minilm_fine_tuned_briefly_beats_majority_baseline(tokenizer, tmp_path):
     task = Task("bc5cdr_chemical", "chemical", splits["train"], splits["dev"], splits["test"])
     model = MultiTaskTagger.create("packaged:minilm", {task.name: "chemical"})
     cfg = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_tokens=1024, progress=False, checkpoint=False)
-    result = train(model, tokenizer, [task], cfg, tmp_path / "work")
+    result = training_scores(train(model, tokenizer, [task], cfg, tmp_path / "work"))
     test = result["tasks"][task.name]["test"]
     print({level: round(test[level]["f1"], 3) for level in ("word", "entity")})
     # the majority class is O everywhere: entity F1 0, word F1 0

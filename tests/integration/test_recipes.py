@@ -10,6 +10,7 @@ from mtlner.data.labels import IGNORE, LABEL_ID, SPECIAL, word_positions
 from mtlner.training.inference import collate
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import TrainConfig, train
+from mtlner.training.job import training_scores
 from mtlner.data.windows import build_windows
 
 from tests.helpers.training import demo_task
@@ -72,7 +73,7 @@ def test_step_budget_stops_after_that_many_steps_and_first_subword_training_runs
     cfg = TrainConfig(
         max_steps=5, batch_size=4, max_tokens=512, lr=1e-4, progress=False, checkpoint=False, label_subwords="first"
     )
-    result = train(model, tokenizer, [task], cfg, tmp_path / "work")
+    result = training_scores(train(model, tokenizer, [task], cfg, tmp_path / "work"))
     # 12 windows in batches of at most 4: 3 steps an epoch, so 5 steps are two epochs, the second cut short
     assert result["steps"] == 5
     assert [h["steps"] for h in result["history"]] == [3, 2]

@@ -10,6 +10,7 @@ import torch
 
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import Task, TrainConfig, _fingerprint, train
+from mtlner.training.job import training_scores
 from mtlner.data.labels import LABEL_ID
 
 from tests.helpers.training import demo_task
@@ -67,7 +68,7 @@ def test_checkpoint_of_other_labels_is_not_resumed(small_task, tokenizer, tmp_pa
         model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="mtlner.training.loop"):
-            result = train(model, tokenizer, [task], cfg, work, init="packaged:minilm")
+            result = training_scores(train(model, tokenizer, [task], cfg, work, init="packaged:minilm"))
         return result, caplog.text
 
     first, _ = run(small_task)

@@ -5,6 +5,7 @@ import torch
 
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.loop import TrainConfig, length_batches, plan_epoch, round_robin, train
+from mtlner.training.job import training_scores
 
 from tests.helpers.training import demo_task
 
@@ -54,7 +55,7 @@ def test_stl_training_learns_and_selects_best_dev_epoch(tokenizer, tmp_path):
     task = demo_task("gene_demo_b", tokenizer, "gene")
     model = MultiTaskTagger.create("packaged:minilm", {task.name: "gene"})
     cfg = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_tokens=512, progress=False, checkpoint=False)
-    result = train(model, tokenizer, [task], cfg, tmp_path / "work")
+    result = training_scores(train(model, tokenizer, [task], cfg, tmp_path / "work"))
     dev_scores = [h["dev_selection_score"] for h in result["history"]]
     assert result["best_epoch"] == 1 + dev_scores.index(max(dev_scores))
     test = result["tasks"][task.name]["test"]

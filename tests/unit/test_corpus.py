@@ -229,7 +229,8 @@ def test_a_split_without_mentions(tmp_path):
 
 
 def test_splits_of_one_task_tagging_different_types_are_refused(tmp_path):
-    from mtlner.cli import _prepare, build_parser, main
+    from mtlner.cli import build_parser, main
+    from mtlner.data.prepare import prepare_job
 
     raw = tmp_path / "raw"
     write(raw / "train.tsv", conll("aspirin/B-Chemical works/O"))
@@ -247,7 +248,7 @@ def test_splits_of_one_task_tagging_different_types_are_refused(tmp_path):
         str(tmp_path / "o"),
     ]
     with pytest.raises(UserError, match=r"different entity types: .*train.tsv: chemical; .*test.tsv: disease"):
-        _prepare(build_parser().parse_args(command))
+        prepare_job(build_parser().parse_args(command))
     assert not (tmp_path / "o").exists()  # nothing written
     write(raw / "test.tsv", conll("naproxen/B-CHEMICAL hurt/O"))
     assert main(command) == 0

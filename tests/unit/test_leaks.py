@@ -8,7 +8,7 @@ import pytest
 
 from mtlner.cli import main
 from mtlner.errors import UserError
-from mtlner.data.leaks import audit, command_targets, drop, warn
+from mtlner.data.leaks import audit, drop, warn
 from mtlner.report.leak_audit import write_audit
 
 from tests.helpers.leaks import doc as _doc
@@ -170,16 +170,11 @@ def test_audit_writes_a_json_per_target_and_warns_about_its_overlaps(corpora, ta
     assert "| gene | train | gene_eval | test | evaluation-only target | 1 |" in md
 
 
-def test_warn_finds_the_targets_a_job_scores_in_its_command(corpora, targets, tmp_path, caplog):
-    windows = tmp_path / "windows"
-    command = ["python", "-m", "mtlner.cli", "train", "--kind", "mtl", "--task", f"gene=gene={windows}/gene"]
-    command += ["--cross-test", f"gene_eval=gene={windows}/gene_eval/test.pt"]
-    command += [f"--cross-test=species_eval=species={windows}/species_eval/test.pt"]
-    command += ["--cross-test", f"species=species={windows}/species/test.pt"]  # a task of the job: not a target
-    assert command_targets(command, corpora) == targets
+def test_warn_logs_the_leaks_into_the_targets_it_is_given(corpora, targets, tmp_path, caplog):
+    # targets come as arguments (the rule's --target NAME=DIR): none given, none audited
     with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
-        missing = command_targets(["--cross-test", "other=gene=x/test.pt"], corpora)
-    assert missing == {} and "cross-corpus target other has no prepared test.tsv" in caplog.text
+        assert warn(corpora) == 2  # the 2 among the tasks only
+    assert "cross-corpus target" not in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="mtlner.data.leaks"):
         assert warn(corpora, targets=targets) == 4  # the 2 among the tasks, and gene_eval's 2

@@ -98,7 +98,7 @@ def test_upsampling_cycles_small_tasks_up_to_the_largest():
 
 
 def test_gpu_run_prefixes():
-    py = "/venv/bin/python -m mtlner.cli"
+    py = "/venv/bin/python -m mtlner.run.gpu_slots"
     assert sizing.gpu_run(resources(gpu_share=3), "stl", py) == "/venv/bin/python -m mtlner.run.gpu_slots --share 3 --"
     assert sizing.gpu_run(resources(gpu_share=3), "mtl", py).endswith(
         "-m mtlner.run.gpu_slots --share 3 --exclusive --"

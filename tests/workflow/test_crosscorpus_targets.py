@@ -84,8 +84,14 @@ def test_an_evaluation_only_target_adds_prepare_and_windows_jobs_and_cross_tests
     assert "results/corpora/gene_eval/test.tsv" in leak_audit.split("output:")[0]
     assert "results/leaks/gene_eval.json" in leak_audit.split("output:")[1]
     assert "--target gene_eval=results/corpora/gene_eval " in leak_audit
-    # the MTL jobs' leak warnings find the target in their --cross-test arguments: their prefix names none
-    assert all("--target" not in line for line in commands), commands
+    # an MTL job that scores the target names it to its leak warning (--target; its test split an input);
+    # MTL without a type scores none, and STL jobs are not wrapped
+    for line in commands:
+        scores_it = "--kind mtl" in line and "--without" not in line
+        assert ("--target gene_eval=results/corpora/gene_eval --" in line) == scores_it, line
+        assert line.count("--target") == scores_it, line
+    for block in (b for b in out.split("\n\n") if "leaks warn" in b and "--target gene_eval" in b):
+        assert "results/corpora/gene_eval/test.tsv" in re.search(r"^\s+input: (.*)$", block, re.M).group(1)
     assert "results/figures/fig_cross_corpus_gene.png" in out and "fig_cross_corpus_species" not in out
 
 

@@ -545,18 +545,36 @@ def mtl_tasks(wildcards):
 
 
 def mtl_corpora(wildcards):
-    return [f"{corpus_dir(t)}/{split}.tsv" for t in mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+    """What an MTL job's `leaks warn` reads: its tasks' splits and its targets' test splits."""
+    tasks = [f"{corpus_dir(t)}/{split}.tsv" for t in mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+    return tasks + ([] if getattr(wildcards, "entity", None) else target_test_files())
 
 
-def warn_leaks(wildcards):
-    """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
-    leak_audit rule does, which no training job waits for), and the evaluation-only targets
-    that the command's --cross-test arguments name (read beside the tasks' corpora, so this
-    prefix names no target and stays as it was), and writes a warning per overlap of training
-    text with an evaluation split to its stderr (the job's log), then runs the training
-    command in its place."""
-    corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
-    return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
+def train_prefix(kind):
+    """A training rule's params.gpu_run, what runs before `{params.py} train`: the one place
+    the launcher chain is built. STL jobs (kind "stl"): `python -m mtlner.run.gpu_slots` (a
+    share of a GPU; nothing without GPUs). MTL jobs: `mtlner leaks warn`, which audits the
+    job's tasks' corpora (--corpus) and the evaluation-only targets it scores (--target), as the
+    leak_audit rule does (no training job waits for it), writes a warning per overlap of
+    training text with an evaluation split to its stderr (the job's log), then runs the rest
+    of the command in its place: gpu_slots (a whole GPU), then the training command."""
+    gpu = _sizing.gpu_run(RESOURCES, kind, _python_command("mtlner.run.gpu_slots"))
+    if kind == "stl":
+        return gpu
+
+    def mtl_prefix(wildcards):
+        corpora = "".join(f" --corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
+        return f"{PY} leaks warn{corpora}{mtl_target_args(wildcards)} -- {gpu}"
+
+    return mtl_prefix
+
+
+def mtl_target_args(wildcards):
+    """' --target NAME=DIR' per evaluation-only target an MTL job scores (those of
+    CROSS_TASKS; an MTL job without a type scores none)."""
+    if getattr(wildcards, "entity", None):
+        return ""
+    return target_leak_args()
 
 
 def reported(path, category, caption=None):

@@ -151,7 +151,3 @@ train_runtime = train_runtime_for()
 def train_mem_mb(wildcards, attempt):
     _, loaded, _, _ = _job_subwords(wildcards, config["training"])
     return _sizing.mem_mb(RESOURCES, loaded, _sizing.encoder_params_m(ENCODER, RESOURCES), attempt)
-
-
-GPU_RUN_STL = _sizing.gpu_run(RESOURCES, "stl", PY)
-GPU_RUN_MTL = _sizing.gpu_run(RESOURCES, "mtl", PY)

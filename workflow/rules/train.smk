@@ -24,7 +24,7 @@ rule train_stl:
         init=ENCODER,
         extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(cross_targets(w.task))}",
         training=training_args(),
-        gpu_run=GPU_RUN_STL,
+        gpu_run=train_prefix("stl"),
     threads: TRAIN_THREADS
     resources:
         gpu=train_gpus,
@@ -52,7 +52,7 @@ use rule train_stl as train_mtl with:
         kind="mtl",
         tasks=task_args(TASKS),
         extra=lambda w: f"--ablation {w.ablation}{cross_test_args(CROSS_TASKS)}",
-        gpu_run=warn_leaks,
+        gpu_run=train_prefix("mtl"),
     log:
         job_log("mtl"),
 

@@ -205,52 +205,16 @@ def task_overlaps(frame: pd.DataFrame, task: str) -> list[dict]:
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
-def command_targets(command: list[str] | None, corpora: dict[str, str | Path]) -> dict[str, Path]:
-    """The evaluation-only targets a wrapped training command scores: its ``--cross-test
-    NAME=ENTITY=PATH`` arguments whose NAME is none of the job's tasks (those are audited as
-    tasks), each with its prepared corpus, the folder NAME beside the job's task corpora
-    (results/corpora/NAME, where rule prepare_target writes it). Reading the command keeps
-    the MTL jobs' command text as it was (Snakemake's code rerun trigger). A target with no
-    test.tsv there is logged and left out."""
-    names: list[str] = []
-    words = list(command or [])
-    for i, word in enumerate(words):
-        if word == "--cross-test" and i + 1 < len(words):
-            spec = words[i + 1]
-        elif word.startswith("--cross-test="):
-            spec = word.partition("=")[2]
-        else:
-            continue
-        name = spec.split("=", 1)[0]
-        if name and name not in corpora and name not in names:
-            names.append(name)
-    parents = list(dict.fromkeys(Path(folder).parent for folder in corpora.values()))
-    found = {}
-    for name in names:
-        folder = next((p / name for p in parents if (p / name / "test.tsv").is_file()), None)
-        if folder is None:
-            log.warning(
-                "leaks warn: cross-corpus target %s has no prepared test.tsv beside this job's corpora (%s); "
-                "not audited here (results/tables/leak_audit.md audits it)",
-                name,
-                ", ".join(str(p) for p in parents),
-            )
-        else:
-            found[name] = folder
-    return found
-
-
 def warn(
     corpora: dict[str, str | Path], command: list[str] | None = None, targets: dict[str, str | Path] | None = None
 ) -> int:
     """Log a warning for every overlap of one task's training text with an evaluation split
     among these tasks (one MTL job's), and of their train or dev splits with the test split of
-    an evaluation-only target the job scores (``targets``, and those :func:`command_targets`
-    finds in ``command``), then run ``command`` in this process (``exec``: its output goes
+    an evaluation-only target the job scores (``targets``: the rule names them, as
+    ``--target NAME=DIR``), then run ``command`` in this process (``exec``: its output goes
     where this process's goes, e.g. the job's log). Leading ``NAME=value`` words of the
     command set environment variables, as in a shell. Returns the number of warnings."""
     targets = {name: Path(folder) for name, folder in (targets or {}).items() if name not in corpora}
-    targets |= {name: folder for name, folder in command_targets(command, corpora).items() if name not in targets}
     rows = _audit_rows(corpora, targets=targets)
     found = 0
     for task in [*corpora, *targets]:

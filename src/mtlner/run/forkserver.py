@@ -88,9 +88,11 @@ PRELOAD = (
     "transformers.models.bert.tokenization_bert",
     "mtlner.cli",
     "mtlner.training.loop",
+    "mtlner.training.job",
     "mtlner.training.model",
     "mtlner.training.inference",
     "mtlner.data.windows",
+    "mtlner.data.prepare",
     "mtlner.training.cross_test",
     "mtlner.data.leaks",
 )

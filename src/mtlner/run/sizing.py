@@ -162,16 +162,15 @@ def gpu_share(resources: Mapping) -> int:
     return max(1, int(resources["gpu_share"]))
 
 
-def gpu_run(resources: Mapping, kind: str, python: str) -> str:
+def gpu_run(resources: Mapping, kind: str, launcher: str) -> str:
     """Command prefix that gives a training job its own GPU on a workstation.
 
-    ``python -m mtlner.run.gpu_slots`` locks a free device and sets CUDA_VISIBLE_DEVICES for the
-    job (inside a SLURM job it leaves SLURM's choice alone; without GPUs it does nothing).
-    STL jobs share a GPU with up to ``gpu_share - 1`` others; MTL jobs take a whole one.
-    ``python``: the interpreter part of a job command (``<python> -m mtlner.cli``)."""
+    ``launcher``: how to start ``mtlner.run.gpu_slots`` (``<python> -m mtlner.run.gpu_slots``),
+    which locks a free device and sets CUDA_VISIBLE_DEVICES for the job (inside a SLURM job it
+    leaves SLURM's choice alone; without GPUs it does nothing). STL jobs share a GPU with up to
+    ``gpu_share - 1`` others; MTL jobs take a whole one."""
     if gpus(resources) <= 0:
         return ""
-    launcher = python.replace("-m mtlner.cli", "-m mtlner.run.gpu_slots")
     mode = f"--share {gpu_share(resources)}" + ("" if kind == "stl" else " --exclusive")
     return f"{launcher} {mode} --"
 

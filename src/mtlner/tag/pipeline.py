@@ -61,7 +61,6 @@ from mtlner.errors import UserError, first_line
 from mtlner.data.labels import LABEL_ID, LABELS, iob_spans
 from mtlner.training.inference import pick_device, predict_windows
 from mtlner.training.model import MultiTaskTagger
-from mtlner.training.model import check_starting_model, damaged_starting_model  # noqa: F401  (cli.py imports them from here)
 from mtlner.data.windows import build_windows
 from mtlner.tag.text import (
     MAX_TOKEN_CHARS,

@@ -48,19 +48,14 @@ class Target:
     path: Path
 
 
-def load_target(spec: str) -> Target:
-    """``NAME=ENTITY=PATH``: PATH a task's window folder (its test.pt is read) or a test.pt."""
-    from mtlner.data.corpus import normalise_entity_type
+def load_target(spec) -> Target:
+    """A ``--cross-test`` target as ``job.parse_task_spec`` read it (NAME, ENTITY, PATH): PATH a
+    task's window folder (its test.pt is read) or a test.pt."""
     from mtlner.data.windows import load_windows
 
-    parts = spec.split("=")
-    if len(parts) != 3 or not all(parts):
-        raise UserError(f"--cross-test {spec!r} must look like NAME=ENTITY=WINDOWS_DIR (or NAME=ENTITY=PATH/test.pt)")
-    name, entity, path = parts[0], normalise_entity_type(parts[1]), Path(parts[2])
-    if path.is_dir():
-        path = path / "test.pt"
+    path = spec.path / "test.pt" if spec.path.is_dir() else spec.path
     windows, meta = load_windows(path)
-    return Target(name, entity, windows, meta, path)
+    return Target(spec.name, spec.entity, windows, meta, path)
 
 
 def pairs(sources, targets: list[Target]) -> list[tuple[object, Target]]:
@@ -92,7 +87,7 @@ def check_windows(target: Target, meta: dict) -> None:
             )
 
 
-def prepare(specs: list[str], sources, meta: dict) -> list[Target]:
+def prepare(specs: list, sources, meta: dict) -> list[Target]:
     """Load and check every ``--cross-test`` target before training, so that a wrong one is
     reported before the first epoch: its windows' tokenizer, and a same-type head to tag it."""
     targets = [load_target(spec) for spec in specs or []]

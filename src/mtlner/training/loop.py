@@ -301,16 +301,17 @@ class TrainState:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: the metrics (JSON-ready, what metrics.json holds) and, apart
-    from them, each task's test predictions as (gold sentences, predicted sentences)."""
+    """What :func:`train` returns: the parts of the training that metrics.json reports (put
+    together in one place, :func:`mtlner.training.job.metrics_json`) and, apart from them, each
+    task's test predictions as (gold sentences, predicted sentences)."""
 
-    metrics: dict
+    state: TrainState  # best epoch, its dev scores, history, steps and timings
+    epochs: int
+    device: str
+    config: dict  # the TrainConfig, as a dict
+    tasks: dict[str, dict]  # per task: entity type, window counts, best dev and test scores
     predictions: dict[str, tuple[list, list]]
     first_step_at: float | None = None  # time.monotonic() at the end of this process's first step
-
-    def __getitem__(self, key: str):
-        """``result["history"]`` reads the metrics."""
-        return self.metrics[key]
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -619,20 +620,7 @@ def score_test(run: Run, tasks: list[Task], state: TrainState, epochs: int) -> T
             "test": test,
             **t.meta,
         }
-    metrics = {
-        "best_epoch": state.best_epoch,
-        "epochs": epochs,
-        "steps": state.steps_done,
-        "dev_selection_score": state.best_score,
-        "train_seconds": round(state.train_seconds, 3),
-        "checkpoint_seconds": round(state.checkpoint_seconds, 3),
-        "checkpoint_count": state.checkpoint_count,
-        "device": str(run.device),
-        "config": asdict(run.cfg),
-        "history": state.history,
-        "tasks": per_task,
-    }
-    return TrainResult(metrics, predictions)
+    return TrainResult(state, epochs, str(run.device), asdict(run.cfg), per_task, predictions)
 
 
 def write_predictions(path: str | Path, sentences_gold, sentences_pred) -> None:
