@@ -125,11 +125,15 @@ def _rate(kind):
     return _sizing.throughput(RESOURCES, ENCODER, TRAIN_THREADS, measured)
 
 
-_TRAIN_GPUS = _sizing.job_gpus(RESOURCES, _LOCAL, _sizing.cuda_devices_visible())
+_CUDA_DEVICES = _sizing.cuda_devices_visible()
 
 
 def train_gpus(wildcards):
-    return _TRAIN_GPUS
+    # asked per job, not at load: Snakemake sets its executor (workflow.local_exec) only after
+    # reading the Snakefile, so at load every run looks local and a cluster job from a submit
+    # host without a GPU would ask for gpu=0 (SLURM then refuses its GPU step)
+    local = workflow.local_exec and not workflow.remote_exec
+    return _sizing.job_gpus(RESOURCES, local, _CUDA_DEVICES)
 
 
 def train_runtime_for(kind=None, training=None):
