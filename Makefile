@@ -1,5 +1,6 @@
 # make demo   set up .venv and run the whole workflow offline on the demo corpus
 # make test   set up .venv and run the test suite
+# make test-fast  tests/unit/ only (under a minute)
 # make lint   snakemake --lint (default and demo config), snakefmt --check, ruff check
 # make bench  speed benchmark on a whole real training split, 3 interleaved repeats, raw JSON in
 #             benchmarks/results/ (see BENCHMARKS.md; on a 2-core CPU: BENCH_ARGS="--sentences 100")
@@ -28,16 +29,18 @@ demo: setup
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
+# tests/unit/ only: no subprocess, no training run (the tiers: docs/development.md)
 test-fast: setup
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/unit
 
 # Fails on any finding. Formatting: `$(BIN)/snakefmt <file>` rewrites a rule file in place;
 # `$(BIN)/ruff check --fix <file>` fixes what it can (settings in pyproject.toml).
 SNAKEFILES := Snakefile $(wildcard workflow/rules/*.smk) tests/huner/Snakefile
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks ci
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_import_layers.py  # stages import downward, no cycles
+	$(BIN)/ruff format --check src tests benchmarks ci
 	$(BIN)/snakefmt --check $(SNAKEFILES)
 	$(BIN)/snakemake --lint --configfile config.yaml
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
@@ -55,7 +58,7 @@ REFERENCE_RUN = $(BIN)/snakemake --cores $(CORES) --keep-going --configfile $(RE
 
 reference: setup
 ifneq ($(strip $(HUNER_MIRROR)),)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m mtlner.data.mirror $(HUNER_MIRROR) -- $(REFERENCE_RUN)
 else
 	$(REFERENCE_RUN)
 endif

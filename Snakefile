@@ -19,7 +19,7 @@ min_version("8.0")
 # either way: Snakemake applies it on top of whichever file was loaded.
 if not workflow.config_settings.configfiles:
     # first our own read, whose syntax errors name the file and line (Snakemake's do not)
-    from mtlner.configload import check_config_file
+    from mtlner.run.configload import check_config_file
     from mtlner.errors import UserError
 
     try:

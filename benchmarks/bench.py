@@ -10,7 +10,7 @@ of optimiser steps per epoch), two windowings:
 
 The original procedure is ``original_procedure.py`` beside this file (pad every window to
 max_length, fixed batches, fp32, dev AND test predicted every epoch, the model saved every
-epoch); mtlner's is :func:`mtlner.train.train` itself (length-bucketed token-budget batches,
+epoch); mtlner's is :func:`mtlner.training.loop.train` itself (length-bucketed token-budget batches,
 dynamic padding, dev every epoch, test once at the best epoch, bf16 + fused AdamW on CUDA, its
 resumable checkpoint on SIGTERM and every checkpoint_minutes, 15 by default).
 
@@ -61,11 +61,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from original_procedure import padded_collate, plan_epoch_original, train_original  # noqa: E402  (benchmarks/, beside this file)
 
-from mtlner.corpus import TaggedDocument, first_sentences, read_conll  # noqa: E402
-from mtlner.inference import collate, pick_device  # noqa: E402
-from mtlner.model import MultiTaskTagger, load_tokenizer  # noqa: E402
-from mtlner.train import Task, TrainConfig, train  # noqa: E402
-from mtlner.windows import build_windows  # noqa: E402
+from mtlner.data.corpus import TaggedDocument, first_sentences, read_conll  # noqa: E402
+from mtlner.training.inference import collate, pick_device  # noqa: E402
+from mtlner.training.model import MultiTaskTagger, load_tokenizer  # noqa: E402
+from mtlner.training.loop import Task, TrainConfig, train  # noqa: E402
+from mtlner.training.job import training_scores
+from mtlner.data.windows import build_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = Path(os.environ.get("MTLNER_SHARED_CORPORA", ROOT.parent / "shared" / "corpora"))
@@ -340,12 +341,12 @@ def run_original(task, tokenizer, cfg, max_length, device, memory, workdir) -> R
 
 
 def run_mtlner(task, tokenizer, cfg, max_length, device, memory, workdir) -> Result:
-    from mtlner.train import plan_epoch
+    from mtlner.training.loop import plan_epoch
 
     model = fresh_model(task, cfg.seed, cfg.dropout)
     memory.reset()
     t, cpu = time.perf_counter(), time.process_time()
-    out = train(model, tokenizer, [task], cfg, workdir)
+    out = training_scores(train(model, tokenizer, [task], cfg, workdir))
     _sync(device)
     run, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = memory.peak_mib()

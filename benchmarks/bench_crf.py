@@ -19,8 +19,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from mtlner.crf import LinearChainCRF
-from mtlner.inference import IGNORE
+from mtlner.training.crf import LinearChainCRF
+from mtlner.data.labels import IGNORE
 
 
 def _iob_labels(gen: torch.Generator, mask: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ original expensive and nothing else:
 
 - every window padded to ``max_length`` (512 in the paper), whatever its real length;
 - fixed batches of ``batch_size`` windows (25 in the paper), in shuffled order, one task per
-  step, round robin (same interleaving as :func:`mtlner.train.round_robin`);
+  step, round robin (same interleaving as :func:`mtlner.training.loop.round_robin`);
 - fp32 everywhere (no autocast), ``torch.no_grad`` (not ``inference_mode``) for prediction;
 - after EVERY epoch both dev and test are predicted, with the same padded batches.
 
@@ -25,10 +25,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mtlner.inference import IGNORE, collate
-from mtlner.metrics import scores
-from mtlner.train import Task, TrainConfig, _selection_score, round_robin, sentences_of
-from mtlner.windows import LABELS, Window
+from mtlner.data.labels import IGNORE, LABELS
+
+from mtlner.training.inference import collate
+from mtlner.training.metrics import scores
+from mtlner.training.loop import Task, TrainConfig, _selection_score, round_robin, sentences_of
+from mtlner.data.windows import Window
 
 
 def padded_collate(windows: list[Window], pad_id: int, max_length: int, device: torch.device):
@@ -82,7 +84,7 @@ def train_original(
     device: str | torch.device = "cpu",
     checkpoint_dir=None,
 ) -> dict:
-    """Train with the original procedure; returns a history shaped like :func:`mtlner.train.train`'s.
+    """Train with the original procedure; returns a history shaped like :func:`mtlner.training.loop.train`'s.
 
     With ``checkpoint_dir`` the model is saved after every epoch, as the original did.
     """

@@ -28,11 +28,11 @@ from torch.profiler import ProfilerActivity, profile  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import DEFAULT_CORPORA, first_sentences, max_length_of, windows_for  # noqa: E402
 
-from mtlner.corpus import read_conll  # noqa: E402
-from mtlner.inference import IGNORE, collate  # noqa: E402
-from mtlner.model import MultiTaskTagger, load_tokenizer  # noqa: E402
-from mtlner.train import Task, TrainConfig, plan_epoch  # noqa: E402
-from mtlner.windows import LABELS  # noqa: E402
+from mtlner.data.corpus import read_conll  # noqa: E402
+from mtlner.data.labels import IGNORE, LABELS  # noqa: E402
+from mtlner.training.inference import collate  # noqa: E402
+from mtlner.training.model import MultiTaskTagger, load_tokenizer  # noqa: E402
+from mtlner.training.loop import Task, TrainConfig, plan_epoch  # noqa: E402
 
 
 def make_step(model, optimizer, pad_id):

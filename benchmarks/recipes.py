@@ -83,7 +83,7 @@ STANDARD = {
 
 def cut_slice(source: Path, target: Path, limits: dict[str, int], entity: str) -> dict[str, int]:
     """First N sentences of each split of a CoNLL corpus, written as IOB2 of ``entity``."""
-    from mtlner.corpus import first_sentences, read_conll, write_conll
+    from mtlner.data.corpus import first_sentences, read_conll, write_conll
 
     counts = {}
     for split, limit in limits.items():

@@ -12,7 +12,7 @@ resolution, so "process start" is the fork of the job's process, interpreter sta
     transformers  ``import transformers`` and its Auto classes
     model_code    ``transformers.modeling_utils``: the model code every encoder class imports
                   (in a plain ``mtlner train`` run this is part of loading the encoder)
-    mtlner        the package: the CLI, its parser, mtlner.train and what it imports
+    mtlner        the package: the CLI, its parser, mtlner.training.loop and what it imports
     windows       loading the window caches (train, dev, test)
     encoder       building the tagger: the encoder class's own module and the weights
     tokenizer     loading the tokenizer
@@ -26,7 +26,7 @@ checkout: ``--src`` takes one or more ``src`` folders and runs them interleaved 
 then rep 2 ...), which is how BENCHMARKS.md's before/after numbers were taken. ``metrics.json``'s
 own ``startup_seconds`` and ``encoder_load_seconds`` (where the checkout writes them) are
 printed beside. ``--fork-server`` also runs that plain command forked from a warm process
-(``mtlner.forkserver``, what a local workflow run does), interleaved with the others, and
+(``mtlner.run.forkserver``, what a local workflow run does), interleaved with the others, and
 reports its ``startup_seconds`` (still from the job's own process start) and whole-process
 time beside the plain command's. ``--importtime`` adds the top-level packages by cumulative import time
 (``python -X importtime`` of the plain CLI command).
@@ -131,12 +131,12 @@ def _child(windows: str, out: str) -> None:
     import mtlner.cli as cli  # what `python -m mtlner.cli` imports at module level
 
     parser = cli.build_parser()
-    import mtlner.model as model
-    import mtlner.train as train
-    import mtlner.windows as windows_mod
+    import mtlner.training.model as model
+    import mtlner.training.loop as train
+    import mtlner.data.windows as windows_mod
 
-    if hasattr(cli, "crosscorpus") or (Path(train.__file__).parent / "crosscorpus.py").is_file():
-        import mtlner.crosscorpus  # noqa: F401  (mtlner train imports it)
+    import mtlner.training.cross_test  # noqa: F401  (mtlner train imports it)
+
     marks["mtlner"] = now()
 
     def wrap(module, name, before=None, after=None):
@@ -232,7 +232,7 @@ def main() -> int:
     ap.add_argument(
         "--fork-server",
         action="store_true",
-        help="also run the plain command forked from a warm process (mtlner.forkserver), interleaved",
+        help="also run the plain command forked from a warm process (mtlner.run.forkserver), interleaved",
     )
     ap.add_argument("--json")
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -257,7 +257,7 @@ def _start_server(src: str):
     sock = Path(folder) / "s.sock"
     env = os.environ | {"PYTHONPATH": src, "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtlner.forkserver", "--socket", str(sock)],
+        [sys.executable, "-m", "mtlner.run.forkserver", "--socket", str(sock)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

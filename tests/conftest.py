@@ -1,13 +1,10 @@
+"""Fixtures shared by every tier; helpers (paths, files, CLI and Snakemake runs) are in tests/helpers/."""
+
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_CORPORA = Path(os.environ.get("MTLNER_SHARED_CORPORA", ROOT.parent / "shared" / "corpora"))
-DEMO_CORPORA = ROOT / "tests" / "fixtures" / "synthetic_corpora"
+from tests.helpers import ROOT, demo_corpus
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -15,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from mtlner.model import load_tokenizer
+    from mtlner.training.model import load_tokenizer
 
     return load_tokenizer("packaged:minilm")
 
@@ -25,53 +22,7 @@ def root():
     return ROOT
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def conll(*sentences: str) -> str:
-    """'tok/TAG tok/TAG' sentences -> CoNLL text."""
-    blocks = []
-    for sent in sentences:
-        blocks.append("\n".join(t.rsplit("/", 1)[0] + "\t" + t.rsplit("/", 1)[1] for t in sent.split()))
-    return "\n\n".join(blocks) + "\n"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for an `mtlner` subprocess: this checkout's package first, no GPU, no SLURM."""
-    import mtlner
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env["PYTHONPATH"] = str(Path(mtlner.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    env.update(extra)
-    return env
-
-
-def without_keys(value, keys: set[str]):
-    """``value`` (nested dicts and lists, e.g. a metrics.json) without the dict entries named in
-    ``keys`` at any depth: what two runs are compared on once their clocks are left out."""
-    if isinstance(value, dict):
-        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [without_keys(v, keys) for v in value]
-    return value
-
-
-def mtlner_cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mtlner.cli", *args]
-
-
-def build_windows(source: Path, task: str, entity: str, base: Path, env: dict[str, str], max_length: int = 64) -> Path:
-    """`mtlner prepare` + `mtlner windows` (MiniLM) of a raw corpus folder; returns the window cache."""
-    corpus, windows = base / "corpus", base / "windows"
-    prepare = ["prepare", "--task", task, "--entity", entity, "--input-dir", str(source), "--out-dir", str(corpus)]
-    window = ["windows", "--corpus-dir", str(corpus), "--encoder", "packaged:minilm", "--max-length", str(max_length)]
-    for args in (prepare, [*window, "--out-dir", str(windows)]):
-        subprocess.run(mtlner_cli(*args), env=env, check=True, capture_output=True)
-    return windows
-
-
-sys.path.insert(0, str(Path(__file__).parent))
+@pytest.fixture(scope="session")
+def species_demo():
+    """The committed species_demo corpus folder: an error, not a skip, when it is missing."""
+    return demo_corpus("species_demo")

@@ -3,7 +3,7 @@
     python .test/huner-mirror/make_mirror.py OUT_DIR
 
 OUT_DIR/mirror/ is laid out as ``<host>/<path>`` of the download URLs of the packaged
-registry (src/mtlner/huner/registry.yaml) for two corpora, in their real formats:
+registry (src/mtlner/data/huner/registry.yaml) for two corpora, in their real formats:
 
 * miRNA (tasks gene_mirna, species_mirna): miRNA-Test-Corpus.xml and miRNA-Train-Corpus.xml,
   as the Fraunhofer SCAI files (sentence-relative ``charOffset`` with an inclusive end). As in

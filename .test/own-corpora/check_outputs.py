@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from mtlner import analysis, crosscorpus
-from mtlner.plots import figure_names
-from mtlner.tables import table_names
+from mtlner.report import analysis, crosscorpus
+from mtlner.report.plots import figure_names
+from mtlner.report.tables import table_names
 
 parser = argparse.ArgumentParser()
 parser.add_argument("results", type=Path)

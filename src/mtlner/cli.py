@@ -21,209 +21,68 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import logging
 import os
-import shutil
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
-from . import startup  # clock from process start: metrics.json startup_seconds
-from .atomic import write_json
-from .errors import UserError
+from mtlner.run import startup  # clock from process start: metrics.json startup_seconds
+from mtlner.errors import UserError
 
 log = logging.getLogger("mtlner")
 
 
 def _prepare(args) -> None:
-    from .corpus import (
-        SPLITS,
-        Boundaries,
-        check_mentions,
-        check_same_type,
-        read_conll,
-        source_lines,
-        split_stats,
-        write_conll,
-    )
+    from mtlner.data.prepare import prepare_job
 
-    stats = {
-        "task": args.task,
-        "entity_type": args.entity,
-        "dataset": args.dataset or args.task,
-        "splits": {},
-        "warnings": [],
-    }
-    limits = _document_limits(args.max_documents)
-    bounds = Boundaries.parse(args.documents)
-    read = {}
-    for split in _splits(args.splits, SPLITS):  # every split read (and checked) before any is written
-        read[split] = read_conll(Path(args.input_dir) / f"{split}.tsv", bounds)
-    check_same_type([report for _, report in read.values()])
-    for split, (docs, report) in read.items():
-        path = Path(args.input_dir) / f"{split}.tsv"
-        if split in limits:
-            # a reduced design (config tasks.<name>.max_documents): the first N documents, in file order
-            stats.setdefault("documents_before_limit", {})[split] = len(docs)
-            docs = docs[: limits[split]]
-        stats["splits"][split] = split_stats(docs) | {"source_types": report.entity_types_seen}
-        stats.setdefault("documents_from", {})[split] = report.documents_from
-        warning = check_mentions(
-            split, path, stats["splits"][split]["mentions"], len(docs) if split in limits else None
-        )
-        if warning:
-            log.warning(warning)
-            report.warnings.append(warning)
-        stats["warnings"] += report.warnings
-        # the user's file and line of every sentence, in the prepared file's order, so errors
-        # found later (a mention longer than a window) can name the line the user can edit
-        stats.setdefault("source", {})[split] = {"file": str(path.resolve()), "lines": source_lines(docs)}
-        write_conll(docs, Path(args.out_dir) / f"{split}.tsv", args.entity)
-    write_json(Path(args.out_dir) / "stats.json", stats)
-
-
-def _splits(chosen: list[str] | None, splits) -> list[str]:
-    """--splits: the splits to read, in train/dev/test order (default all three; an
-    evaluation-only cross-corpus target has only test)."""
-    return [s for s in splits if s in chosen] if chosen else list(splits)
-
-
-def _document_limits(specs: list[str] | None) -> dict[str, int]:
-    limits = {}
-    for spec in specs or []:
-        split, _, number = spec.partition("=")
-        if split not in ("train", "dev", "test") or not number.isdigit() or int(number) < 1:
-            raise UserError(f"--max-documents {spec!r} must look like train=N (dev=N, test=N) with N >= 1")
-        limits[split] = int(number)
-    return limits
+    prepare_job(args)
 
 
 def _windows(args) -> None:
-    from .corpus import SPLITS, attach_origins, read_conll
-    from .model import load_tokenizer
-    from .windows import build_windows, save_windows, window_stats
+    from mtlner.data.prepare import windows_job
+    from mtlner.training.model import load_tokenizer
 
-    tokenizer = load_tokenizer(args.encoder)
-    summary = {"encoder": args.encoder, "max_length": args.max_length, "windowing": args.windowing}
-    started = time.perf_counter()
-    words = 0
-    for split in _splits(args.splits, SPLITS):
-        path = Path(args.corpus_dir) / f"{split}.tsv"
-        docs, _ = read_conll(path)
-        attach_origins(docs, Path(args.corpus_dir) / "stats.json", split)
-        windows = build_windows(docs, tokenizer, args.max_length, source=str(path), windowing=args.windowing)
-        save_windows(windows, Path(args.out_dir) / f"{split}.pt", summary | {"split": split})
-        summary[split] = window_stats(windows)
-        words += summary[split]["words"]
-    summary["words_per_second"] = round(words / (time.perf_counter() - started), 1)
-    write_json(Path(args.out_dir) / "stats.json", summary)
+    windows_job(args, load_tokenizer(args.encoder))
 
 
 def _entity_type(name: str) -> str:
-    from .corpus import normalise_entity_type
+    from mtlner.data.corpus import normalise_entity_type
 
     return normalise_entity_type(name)
 
 
-def _parse_task(spec: str) -> tuple[str, str, Path]:
-    parts = spec.split("=")
-    if len(parts) != 3:
-        raise UserError(f"--task {spec!r} must look like NAME=ENTITY=WINDOWS_DIR")
-    from .corpus import normalise_entity_type
-
-    return parts[0], normalise_entity_type(parts[1]), Path(parts[2])
-
-
 def _train(args) -> None:
-    import torch
+    from mtlner.training import job
 
-    from . import crosscorpus
-    from .model import MultiTaskTagger, load_tokenizer
-    from .train import Task, TrainConfig, ensure_writable, train, write_predictions
-    from .windows import ablate, load_windows
+    job.run(args, job.Hooks(startup.process_age, startup.launch, _check_starting_model, _damaged_starting_model))
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    out_dir = ensure_writable(args.out_dir)  # before any data, model or epoch
-    saved = Path(args.init).is_dir() and any(
-        (Path(args.init) / n).exists() for n in ("model.json", "heads.pt", "encoder")
-    )
-    if saved:  # a saved model (STL from MTL): tag's checks of every part, before any data
-        from .tag import check_starting_model, damaged_starting_model
 
-        check_starting_model(args.init)
-    tasks = []
-    for spec in args.task:
-        name, entity, wdir = _parse_task(spec)
-        train_windows, window_meta = load_windows(wdir / "train.pt")
-        kept = ablate(train_windows, args.ablation, seed=args.seed)
-        tasks.append(
-            Task(
-                name,
-                entity,
-                kept,
-                load_windows(wdir / "dev.pt")[0],
-                load_windows(wdir / "test.pt")[0],
-                train_total=len(train_windows),
-            )
-        )
-    targets = crosscorpus.prepare(args.cross_test, tasks, window_meta)  # checked before any epoch
-    torch.manual_seed(args.seed)  # head initialisation
-    loading = time.monotonic()
-    try:
-        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
-    except UserError as err:  # e.g. truncated weights, which the checks above do not read
-        if not saved:
-            raise
-        raise damaged_starting_model(args.init, err) from err
-    encoder_load_seconds = time.monotonic() - loading  # transformers' model code and the weights
-    tokenizer = load_tokenizer(args.tokenizer or args.init)
-    work_dir = out_dir / ".work"
-    result = train(model, tokenizer, tasks, cfg, work_dir, init=args.init)
-    # right after the test pass, with the same (best dev) weights: the heads on other same-type tasks' test splits
-    cross = crosscorpus.cross_test(crosscorpus.evaluator(model, tokenizer, cfg), tasks, targets)
-    for name, (gold, pred) in result.predictions.items():
-        write_predictions(out_dir / "predictions" / f"{name}.test.tsv", gold, pred)
-    if args.save_model:
-        extra = {
-            "kind": args.kind,
-            "seed": args.seed,
-            "max_length": window_meta.get("max_length"),
-            "label_subwords": cfg.label_subwords,
-        }
-        model.to("cpu").save(out_dir / "model", tokenizer, extra=extra)
-    results = {
-        "kind": args.kind,
-        "ablation": args.ablation,
-        "seed": args.seed,
-        "without": args.without,
-        "init": args.init,
-        **result.metrics,
-        "cross_corpus": cross,
-        # process start (fork) to the end of the first optimiser step; None when none was taken
-        "startup_seconds": round(startup.process_age(result.first_step_at), 3) if result.first_step_at else None,
-        "encoder_load_seconds": round(encoder_load_seconds, 3),
-        "launch": startup.launch(),  # "fork-server": forked from a warm process (imports done)
-    }
-    write_json(out_dir / "metrics.json", results)
-    shutil.rmtree(work_dir, ignore_errors=True)
+# tag's model-folder checks, imported only by a job that starts from a saved model (STL from MTL)
+def _check_starting_model(folder):
+    from mtlner.training.model import check_starting_model
+
+    return check_starting_model(folder)
+
+
+def _damaged_starting_model(folder, err):
+    from mtlner.training.model import damaged_starting_model
+
+    return damaged_starting_model(folder, err)
 
 
 def _collect(args) -> None:
-    from .results import collect_metrics
+    from mtlner.report.results import collect_metrics
 
     frame = collect_metrics(args.metrics)
-    from .atomic import atomic_path
+    from mtlner.atomic import atomic_path
 
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
 
 
 def _tables(args) -> None:
-    from .tables import write_all_tables
+    from mtlner.report.tables import write_all_tables
 
     write_all_tables(
         args.results,
@@ -237,19 +96,19 @@ def _tables(args) -> None:
 
 
 def _figures(args) -> None:
-    from .plots import write_all_figures
+    from mtlner.report.plots import write_all_figures
 
     write_all_figures(args.results, args.corpus_stats, args.out_dir)
 
 
 def _storage(args) -> None:
-    from .storage import write_storage_table
+    from mtlner.report.storage import write_storage_table
 
     write_storage_table(args.model, args.out_dir, args.stl_model or (), args.max_length, args.batch, args.device)
 
 
 def _tag(args) -> None:
-    from .tag import tag_files
+    from mtlner.tag.pipeline import tag_files
 
     summary = tag_files(
         args.model,
@@ -274,89 +133,64 @@ def _tag(args) -> None:
 
 
 def _cost(args) -> None:
-    import pandas as pd
-    import yaml
+    from mtlner.report.cost import write_cost_tables
 
-    from .atomic import atomic_path, write_text
-    from .cost import cost_table, job_costs, load_window_stats, projection
-    from .tables import to_markdown
-
-    stats = load_window_stats(args.window_stats)
-    for path in args.corpus_stats or []:
-        corpus = json.loads(Path(path).read_text())
-        if corpus["task"] in stats:
-            stats[corpus["task"]]["train_mentions"] = corpus["splits"]["train"]["mentions"]
-    jobs = job_costs(args.metrics, stats)
-    grid = yaml.safe_load(Path(args.grid_config).read_text())
-    paper = None
-    if args.paper_dir:
-        table1 = Path(args.paper_dir) / "table1_mentions.csv"
-        try:
-            paper = pd.read_csv(table1)
-        except (OSError, ValueError) as err:
-            raise UserError(
-                f"cannot read the paper's Table 1 {table1}: {err}", hint="set paper_dir to resources/paper or to ''"
-            ) from err
-    epochs = args.epochs or int(grid.get("training", {}).get("epochs", 20))
-    levels = [float(a) for a in grid.get("ablation_levels", [0.0, 0.25, 0.5, 0.75, 0.9])]
-    tables = {
-        "cost": (
-            cost_table(jobs),
-            "Cost of this run: device-hours by job kind and ablation level, with the shares of "
-            "training, dev evaluation and checkpoint writing",
-        ),
-        "cost_projection": (
-            projection(jobs, stats, grid["tasks"], paper, epochs, levels, args.scale),
-            f"Projected device-hours of the design in {Path(args.grid_config).name} ({len(grid['tasks'])} tasks, "
-            f"{epochs} epochs) at this run's measured throughput (device {jobs['device'].iloc[0]}, scale "
-            f"{args.scale:g}); estimated = size from the paper's Table 1 mentions",
-        ),
-    }
-    for name, (frame, title) in tables.items():
-        base = Path(args.out_dir) / name
-        with atomic_path(f"{base}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(f"{base}.md", to_markdown(frame, title))
+    write_cost_tables(
+        args.metrics,
+        args.window_stats,
+        args.corpus_stats or [],
+        args.grid_config,
+        args.out_dir,
+        paper_dir=args.paper_dir,
+        epochs=args.epochs,
+        scale=args.scale,
+    )
 
 
 def _reference(args) -> None:
-    from .reference import write_reference
+    from mtlner.report.reference import write_reference
 
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     page = write_reference(args.results, args.paper_dir, args.out_dir, args.title, notes)
     log.info("wrote %s", page)
 
 
-def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, str | tuple[str, ...]]:
-    """NAME=VALUE (or NAME=A=B with parts=3) arguments as a dict keyed by NAME."""
+def _pairs(specs: list[str], flag: str, parts: int = 2) -> dict[str, Path | tuple[str, ...]]:
+    """NAME=PATH (job.parse_task_spec) or, with parts=3, NAME=A=B arguments as a dict keyed by NAME."""
+    from mtlner.training.job import parse_task_spec
+
+    if parts == 2:
+        return {spec.name: spec.path for spec in (parse_task_spec(s, flag, entity=False) for s in specs or [])}
     out = {}
     for spec in specs or []:
         fields_ = spec.split("=")
         if len(fields_) != parts or not all(fields_):
-            raise UserError(f"{flag} {spec!r} must look like {'='.join(['NAME', 'PATH', 'PATH'][:parts])}")
-        out[fields_[0]] = fields_[1] if parts == 2 else tuple(fields_[1:])
+            raise UserError(f"{flag} {spec!r} must look like NAME=PATH=PATH")
+        out[fields_[0]] = tuple(fields_[1:])
     return out
 
 
 def _analysis(args) -> None:
-    from .analysis import write_analysis
+    from mtlner.report.analysis import write_analysis
 
     windows = _pairs(args.windows, "--windows")
     write_analysis(args.results, args.corpus_stats, args.predictions, windows, args.tables_dir, args.figures_dir)
 
 
 def _cross_corpus(args) -> None:
-    from .crosscorpus import write_cross_corpus
+    from mtlner.report.crosscorpus import write_cross_corpus
 
     write_cross_corpus(args.metrics, args.tables_dir, args.figures_dir, entities=args.entity)
 
 
 def _leaks(args) -> None:
-    from . import leaks
+    from mtlner.data import leaks
 
     targets = _pairs(args.target, "--target")
     if args.action == "audit":
-        leaks.write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
+        from mtlner.report.leak_audit import write_audit
+
+        write_audit(_pairs(args.corpus, "--corpus"), args.table_dir, args.json_dir, targets)
     elif args.action == "drop":
         leaks.drop(_pairs(args.corpus, "--corpus", parts=3), targets)
     else:
@@ -365,7 +199,7 @@ def _leaks(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .trainconfig import TrainConfig
+    from mtlner.training.config import TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -609,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="NAME=DIR",
-        help=target_help + " (also found from the command's --cross-test arguments that name no task of the job)",
+        help=target_help + " (the job's --cross-test targets that are none of its tasks)",
     )
     a.add_argument(
         "run_command", nargs=argparse.REMAINDER, help="-- COMMAND...: run in this process after the warnings"
@@ -623,10 +457,10 @@ _FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a message, not a trace
 
 
 def main(argv: list[str] | None = None) -> int:
-    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.forkserver) runs it
-        from .forkserver import forward
+    if os.environ.get("MTLNER_FORKSERVER"):  # a local run's warm process (mtlner.run.forkserver) runs it
+        from mtlner.run.forkserver import forward
 
-        status = forward(list(sys.argv[1:] if argv is None else argv))
+        status = forward(list(sys.argv[1:] if argv is None else argv), entry="mtlner.cli:main")
         if status is not None:
             return status
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -643,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .errors import Preempted
+    from mtlner.errors import Preempted
 
     try:
         args.run(args)

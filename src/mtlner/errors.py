@@ -15,7 +15,7 @@ class UserError(Exception):
 
 class Preempted(Exception):
     """SIGTERM arrived during training; its message says whether a checkpoint was written (a rerun
-    resumes) or not (a rerun starts over). :mod:`mtlner.train` raises it; here so the CLI can
+    resumes) or not (a rerun starts over). :mod:`mtlner.training.loop` raises it; here so the CLI can
     catch it without importing torch."""
 
 

@@ -5,10 +5,10 @@ import json
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.huner.build import build_task, format_conll, mentions, merge_cut_sentences, tag_document
-from mtlner.huner.converters import Document, Span
-from mtlner.huner.registry import load_registry
-from mtlner.huner.splits import assign, read_split_ids
+from mtlner.data.huner.build import build_task, format_conll, mentions, merge_cut_sentences, tag_document
+from mtlner.data.huner.converters import Document, Span
+from mtlner.data.huner.registry import load_registry
+from mtlner.data.huner.splits import assign, read_split_ids
 
 
 def test_mention_crossing_a_sentence_boundary_merges_the_sentences():

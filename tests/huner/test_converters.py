@@ -3,9 +3,9 @@
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.huner.build import build_task, tag_document
-from mtlner.huner.converters import reader_for
-from mtlner.huner.registry import load_registry
+from mtlner.data.huner.build import build_task, tag_document
+from mtlner.data.huner.converters import reader_for
+from mtlner.data.huner.registry import load_registry
 
 
 def convert(fixtures, corpus_dir, fmt, options, types, *, sentences, tokens, encoding="utf-8"):
@@ -136,7 +136,7 @@ def test_bc2gm_annotation_whose_offsets_miss_its_text_is_dropped_and_counted(fix
 
 
 def test_bc2gm_offset_mapping():
-    from mtlner.huner.converters.bc2gm import non_space_to_char_offsets
+    from mtlner.data.huner.converters.bc2gm import non_space_to_char_offsets
 
     assert non_space_to_char_offsets("a bc d", 1, 2) == (2, 4)
     assert non_space_to_char_offsets("a bc d", 0, 3) == (0, 6)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mtlner.errors import UserError
-from mtlner.huner.download import DownloadSettings, download_corpus, download_splits
+from mtlner.data.huner.download import DownloadSettings, download_corpus, download_splits
 
 from .server import LocalServer
 

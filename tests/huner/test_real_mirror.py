@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.huner.build import build_task
-from mtlner.huner.registry import load_registry
-from mtlner.huner.table1 import read_paper_table
+from mtlner.data.huner.build import build_task
+from mtlner.data.huner.registry import load_registry
+from mtlner.data.huner.table1 import read_paper_table
 
-from mtlner.mirror import serve
+from mtlner.data.mirror import serve
 
 REPO = Path(__file__).resolve().parents[2]
 MIRROR = Path(os.environ.get("MTLNER_HUNER_MIRROR") or REPO.parent / "shared" / "huner-mirror")

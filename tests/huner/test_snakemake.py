@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.huner.registry import PACKAGED_REGISTRY, load_registry
+from mtlner.data.huner.registry import PACKAGED_REGISTRY, load_registry
 
 from .server import LocalServer
 
@@ -119,3 +119,17 @@ def test_the_paper_grid_converts_with_huners_whole_words(tmp_path):
     converts = [line for line in result.stdout.splitlines() if " convert --task " in line]
     assert len(converts) == 22
     assert all("--mention-boundaries huner" in line for line in converts), converts[:2]
+
+
+def test_a_broken_registry_stops_the_workflow_with_one_message(tmp_path):
+    # huner.smk reads the registry with load_registry, so the jobs' checks apply at load time
+    registry = yaml.safe_load(PACKAGED_REGISTRY.read_text())
+    del registry["tasks"]
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(registry))
+    config = all_tasks_config()
+    config["huner_registry"] = str(path)
+    result = run_snakemake(tmp_path, config, "huner_all", "-n")
+    assert result.returncode != 0
+    assert f"{path}: needs top-level keys 'corpora' and 'tasks'" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,8 +1,8 @@
-"""OpenNLP-like tokenisation and sentence splitting (see mtlner.huner.tokenize docstring)."""
+"""OpenNLP-like tokenisation and sentence splitting (see mtlner.data.huner.tokenize docstring)."""
 
 import pytest
 
-from mtlner.huner.tokenize import split_sentences, tokenize
+from mtlner.data.huner.tokenize import split_sentences, tokenize
 
 
 def words(text):
@@ -99,7 +99,7 @@ def test_pretokenised_lone_period_ends_sentence():
 
 
 def test_split_at_cuts_tokens_only_strictly_inside():
-    from mtlner.huner.tokenize import split_at
+    from mtlner.data.huner.tokenize import split_at
 
     tokens = tokenize("c-Fos/c-Jun binds")
     assert split_at(tokens, [0, 5, 6, 11]) == [(0, 5), (5, 6), (6, 11), (12, 17)]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtlner.sizing import cuda_devices_visible
+from mtlner.run.sizing import cuda_devices_visible
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_RULES = {"train_stl", "train_mtl", "train_mtl_saved", "train_mtl_without", "train_stl_from_mtl"}
@@ -186,10 +186,6 @@ def test_local_gpu_profile_dry_run(tmp_path, corpora):
     dry_run(tmp_path, base_config(corpora), "--profile", str(ROOT / "profiles" / "local-gpu"), "--resources", "gpu=2")
 
 
-@pytest.mark.skipif(
-    "GPU_RUN_" not in (ROOT / "workflow" / "rules" / "train.smk").read_text(),
-    reason="train.smk does not start training through {GPU_RUN_STL}/{GPU_RUN_MTL} yet",
-)
 def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     config = base_config(corpora, resources={"gpu_share": 2})
     proc = checked(
@@ -202,6 +198,8 @@ def test_training_commands_go_through_gpu_slots(tmp_path, corpora):
     for line in commands:
         kind = re.search(r" train --kind (\w+)", line).group(1)
         wrapper = (
-            "-m mtlner.gpu_slots --share 2 --" if kind != "mtl" else "-m mtlner.gpu_slots --share 2 --exclusive --"
+            "-m mtlner.run.gpu_slots --share 2 --"
+            if kind != "mtl"
+            else "-m mtlner.run.gpu_slots --share 2 --exclusive --"
         )
         assert wrapper in line.split(" train --kind ")[0], line

@@ -12,11 +12,11 @@ from snakemake.utils import validate
 
 from snakemake.exceptions import WorkflowError
 
-from mtlner.configpaths import resolve_config_paths
-from mtlner.corpus import Boundaries, normalise_entity_type, normalise_entity_types
+from mtlner.run.configpaths import resolve_config_paths
+from mtlner.data.corpus import Boundaries, normalise_entity_type, normalise_entity_types
 from mtlner.errors import UserError
 
-from mtlner.configload import apply_overrides, check_config_file, typed_overrides
+from mtlner.run.configload import apply_overrides, check_config_file, typed_overrides
 from mtlner.errors import UserError
 
 try:
@@ -36,7 +36,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 
 def _resolve_config_paths():
-    """Every path key resolved one way (mtlner.configpaths), relative to the config file that sets
+    """Every path key resolved one way (mtlner.run.configpaths), relative to the config file that sets
     it, a --config value to the working directory, a default to this checkout."""
     cli_files = [str(f) for f in workflow.config_settings.configfiles]
     # files the Snakefile loaded (configfile:) first: the command line's win over them
@@ -143,7 +143,7 @@ _FORK_SERVER = None
 
 
 def start_fork_server():
-    """onstart: the warm process of mtlner.forkserver, when the jobs run on this machine with
+    """onstart: the warm process of mtlner.run.forkserver, when the jobs run on this machine with
     this interpreter (not under --sdm conda, not on a cluster executor, not a job inside one)."""
     global _FORK_SERVER
     local = getattr(workflow, "local_exec", False) and not getattr(workflow, "remote_exec", False)
@@ -151,10 +151,10 @@ def start_fork_server():
         return
     if not PY.startswith(shlex.quote(sys.executable)):
         return
-    from mtlner.forkserver import WorkflowServer
+    from mtlner.run.forkserver import WorkflowServer
 
     _FORK_SERVER = WorkflowServer()
-    _FORK_SERVER.start(sys.executable, "results/logs/fork_server.log")
+    _FORK_SERVER.start(sys.executable, log_file("fork_server"))
 
 
 def stop_fork_server():
@@ -179,16 +179,28 @@ def tasks_without(entity):
     return [t for t, spec in TASKS.items() if spec["entity"] != entity]
 
 
+def corpus_spec(name):
+    """A task's or an evaluation-only target's config entry."""
+    return TASKS[name] if name in TASKS else TARGETS[name]
+
+
+def splits_of(name):
+    """The splits a task has; an evaluation-only target (TARGETS) has its test split only."""
+    return ("test",) if name in TARGETS else ("train", "dev", "test")
+
+
+def corpus_name(wildcards):
+    """The task or target a prepare or windows job works on (wildcard task or target)."""
+    return wildcards.task if hasattr(wildcards, "task") else wildcards.target
+
+
 def raw_files(name):
-    """Where a task's split files come from: a local folder or the HUNER download/convert
-    rules; an evaluation-only target (TARGETS) has its test split only."""
-    spec = TASKS[name] if name in TASKS else TARGETS[name]
-    if spec["source"] == "huner":
-        folder = f"results/huner/{name}"
+    """Where a task's split files come from: a local folder or the HUNER download/convert rules."""
+    if corpus_spec(name)["source"] == "huner":
+        folder = huner_dir(name)
     else:
         folder = f"{config['corpora_dir']}/{name}"
-    splits = ("test",) if name in TARGETS else ("train", "dev", "test")
-    return {split: f"{folder}/{split}.tsv" for split in splits}
+    return {split: f"{folder}/{split}.tsv" for split in splits_of(name)}
 
 
 def raw_corpus(wildcards):
@@ -200,7 +212,38 @@ def raw_target(wildcards):
 
 
 # --------------------------------------------------------------------------- results/ layout
-# Every path pattern a rule reads or writes is defined here and nowhere else.
+# Every path pattern a rule reads or writes is defined here and nowhere else
+# (tests/unit/test_rule_paths.py fails on a results/ path in another rule file).
+
+LOGS_DIR = "results/logs"
+TABLES_DIR = "results/tables"
+FIGURES_DIR = "results/figures"
+# every job's metrics.json in one table (rule collect); the tables and figures read it alone
+METRICS_CSV = "results/summary/metrics.csv"
+
+
+def log_file(name):
+    """A job's log, e.g. log_file("prepare_corpus/{task}")."""
+    return f"{LOGS_DIR}/{name}.log"
+
+
+def table_file(name, ext):
+    return f"{TABLES_DIR}/{name}.{ext}"
+
+
+def table_files(names):
+    """Each named table as CSV and Markdown."""
+    return expand(f"{TABLES_DIR}/{{name}}.{{ext}}", name=names, ext=("csv", "md"))
+
+
+def figure_files(names):
+    """Each named figure as PNG and SVG."""
+    return expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=names, ext=("png", "svg"))
+
+
+def huner_dir(task="{huner_task}"):
+    """A HUNER task's converted splits (rule huner_convert), read as a local corpus folder."""
+    return f"results/huner/{task}"
 
 
 # A task's corpus as the windows and tables read it; with drop_leaks the prepare step writes
@@ -234,17 +277,9 @@ def target_leak_args():
     return "".join(f" --target {t}={corpus_dir(t)}" for t in TARGETS)
 
 
-# Targets with max_documents.test are prepared by rule prepare_target_cut, the others by
-# prepare_target (whose command, and so its jobs, stay as they were: the code rerun trigger).
-_CUT_TARGETS = [t for t, spec in TARGETS.items() if spec.get("max_documents")]
-_WHOLE_TARGETS = [t for t in TARGETS if t not in _CUT_TARGETS]
-WHOLE_TARGET = "|".join(re.escape(t) for t in _WHOLE_TARGETS) or "(?!x)x"
-CUT_TARGET = "|".join(re.escape(t) for t in _CUT_TARGETS) or "(?!x)x"
-
-
 def _documents(key, spec):
     """A task's or target's documents key as prepare's --documents value; None where it is
-    absent or docstart (the default), so that those corpora keep their prepare commands."""
+    absent or docstart (the default, which needs no flag)."""
     given = spec.get("documents")
     if not given:
         return None
@@ -255,13 +290,18 @@ def _documents(key, spec):
     return None if bounds.by == "docstart" else str(bounds)
 
 
-# Corpora with documents: {by: blank_lines | sentences} are prepared by the *_documents rules
-# (ruleorder in corpus.smk): every other prepare command stays as it was, so no existing
-# results/ folder reruns (Snakemake's code rerun trigger)
+# --documents per task and target with documents: {by: blank_lines | sentences}, checked at load time
 DOCUMENTS = {t: d for t, spec in TASKS.items() if (d := _documents(f"tasks.{t}", spec))}
-TARGET_DOCUMENTS = {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
-DOCUMENTS_TASK = "|".join(re.escape(t) for t in DOCUMENTS) or "(?!x)x"
-DOCUMENTS_TARGET = "|".join(re.escape(t) for t in TARGET_DOCUMENTS) or "(?!x)x"
+DOCUMENTS |= {t: d for t, spec in TARGETS.items() if (d := _documents(f"cross_corpus_targets.{t}", spec))}
+
+
+def prepare_options(wildcards):
+    """`mtlner prepare`'s flags from a task's or target's config beyond its splits: the
+    max_documents cut and the documents key, each only where the config sets it."""
+    name = corpus_name(wildcards)
+    limits = corpus_spec(name).get("max_documents")
+    options = (" --max-documents " + " ".join(f"{s}={n}" for s, n in sorted(limits.items()))) if limits else ""
+    return options + (f" --documents {DOCUMENTS[name]}" if name in DOCUMENTS else "")
 
 
 def window_settings(windowing=None):
@@ -301,7 +341,7 @@ if BASELINE_ENABLED:
     WINDOW_SETTINGS[BASELINE_WINDOW_KEY] = window_settings(BASELINE["windowing"])
 
 
-def windows_dir(task, key=WINDOW_KEY):
+def windows_dir(task="{task}", key=WINDOW_KEY):
     return f"results/windows/{key}/{task}"
 
 
@@ -311,11 +351,11 @@ def window_files(tasks, key=WINDOW_KEY):
 
 # Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job scores its heads on the
 # test splits of the other tasks of the same entity type and of the evaluation-only targets of
-# that type (TARGETS), right after its own test pass (mtlner.crosscorpus); those test windows
+# that type (TARGETS), right after its own test pass (mtlner.training.cross_test); those test windows
 # are the job's inputs, the scores go into its metrics.json. A task alone in its type with no
 # target of its type gets no flag and no input: its jobs do not change.
 def entity_of(name):
-    return (TASKS[name] if name in TASKS else TARGETS[name])["entity"]
+    return corpus_spec(name)["entity"]
 
 
 def targets_of(entity):
@@ -361,6 +401,12 @@ def job_file(kind, name, **wildcards):
 
 def predictions_file(kind, task="{task}", **wildcards):
     return job_file(kind, f"predictions/{task}.test.tsv", **wildcards)
+
+
+def job_log(kind, **wildcards):
+    """A training job's log: its folder's path under results/logs/, e.g. job_log("mtl", ablation="0.0")."""
+    pattern = log_file(JOB_DIRS[kind].removeprefix("results/"))
+    return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
 
 
 def task_args(tasks, key=WINDOW_KEY):
@@ -448,7 +494,7 @@ def all_metrics():
 
 
 def corpus_stats():
-    return expand("results/corpora/{task}/stats.json", task=TASKS)
+    return expand(f"{corpus_dir()}/stats.json", task=TASKS)
 
 
 def kept_outputs():
@@ -499,18 +545,36 @@ def mtl_tasks(wildcards):
 
 
 def mtl_corpora(wildcards):
-    return [f"{corpus_dir(t)}/{split}.tsv" for t in mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+    """What an MTL job's `leaks warn` reads: its tasks' splits and its targets' test splits."""
+    tasks = [f"{corpus_dir(t)}/{split}.tsv" for t in mtl_tasks(wildcards) for split in ("train", "dev", "test")]
+    return tasks + ([] if getattr(wildcards, "entity", None) else target_test_files())
 
 
-def warn_leaks(wildcards):
-    """MTL jobs' command prefix: `mtlner leaks warn` audits the job's tasks' corpora (as the
-    leak_audit rule does, which no training job waits for), and the evaluation-only targets
-    that the command's --cross-test arguments name (read beside the tasks' corpora, so this
-    prefix names no target and stays as it was), and writes a warning per overlap of training
-    text with an evaluation split to its stderr (the job's log), then runs the training
-    command in its place."""
-    corpora = " ".join(f"--corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
-    return f"{PY} leaks warn {corpora} -- {GPU_RUN_MTL}"
+def train_prefix(kind):
+    """A training rule's params.gpu_run, what runs before `{params.py} train`: the one place
+    the launcher chain is built. STL jobs (kind "stl"): `python -m mtlner.run.gpu_slots` (a
+    share of a GPU; nothing without GPUs). MTL jobs: `mtlner leaks warn`, which audits the
+    job's tasks' corpora (--corpus) and the evaluation-only targets it scores (--target), as the
+    leak_audit rule does (no training job waits for it), writes a warning per overlap of
+    training text with an evaluation split to its stderr (the job's log), then runs the rest
+    of the command in its place: gpu_slots (a whole GPU), then the training command."""
+    gpu = _sizing.gpu_run(RESOURCES, kind, _python_command("mtlner.run.gpu_slots"))
+    if kind == "stl":
+        return gpu
+
+    def mtl_prefix(wildcards):
+        corpora = "".join(f" --corpus {t}={corpus_dir(t)}" for t in mtl_tasks(wildcards))
+        return f"{PY} leaks warn{corpora}{mtl_target_args(wildcards)} -- {gpu}"
+
+    return mtl_prefix
+
+
+def mtl_target_args(wildcards):
+    """' --target NAME=DIR' per evaluation-only target an MTL job scores (those of
+    CROSS_TASKS; an MTL job without a type scores none)."""
+    if getattr(wildcards, "entity", None):
+        return ""
+    return target_leak_args()
 
 
 def reported(path, category, caption=None):

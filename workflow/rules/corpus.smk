@@ -4,6 +4,8 @@
 
 
 rule prepare_corpus:
+    """A task's split files -> normalised IOB2 CoNLL + stats.json; the config's max_documents
+    and documents keys reach the command as flags (prepare_options)."""
     input:
         unpack(raw_corpus),
     output:
@@ -13,20 +15,23 @@ rule prepare_corpus:
         stats=f"{prepared_dir()}/stats.json",
     params:
         py=LAUNCHER,
-        entity=lambda w: TASKS[w.task]["entity"],
-        dataset=lambda w: TASKS[w.task].get("dataset", w.task),
-        input_dir=lambda w, input: Path(input.train).parent,
-        limits=lambda w: " ".join(f"{split}={n}" for split, n in sorted(TASKS[w.task].get("max_documents", {}).items())),
+        name=corpus_name,
+        entity=lambda w: entity_of(corpus_name(w)),
+        dataset=lambda w: corpus_spec(corpus_name(w)).get("dataset", corpus_name(w)),
+        input_dir=lambda w, input: Path(input.test).parent,
+        splits=lambda w: " ".join(splits_of(corpus_name(w))),
+        options=prepare_options,
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_corpus/{task}.log",
+        log_file("prepare_corpus/{task}"),
     shell:
-        "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --max-documents {params.limits} --out-dir $(dirname {output.stats}) 2> {log}"
+        "{params.py} prepare --task {params.name} --entity {params.entity} --dataset {params.dataset:q}"
+        " --input-dir {params.input_dir:q} --splits {params.splits}{params.options}"
+        " --out-dir $(dirname {output.stats}) 2> {log}"
 
 
-rule prepare_target:
+use rule prepare_corpus as prepare_target with:
     """An evaluation-only cross-corpus target (config cross_corpus_targets): its test split
     alone, normalised and counted as a task's; no train or dev split is read or needed."""
     input:
@@ -34,111 +39,8 @@ rule prepare_target:
     output:
         test=f"{corpus_dir('{target}')}/test.tsv",
         stats=f"{corpus_dir('{target}')}/stats.json",
-    wildcard_constraints:
-        target=WHOLE_TARGET,
-    params:
-        py=LAUNCHER,
-        entity=lambda w: TARGETS[w.target]["entity"],
-        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
-        input_dir=lambda w, input: Path(input.test).parent,
-    conda:
-        "../../envs/mtlner.yaml"
     log:
-        "results/logs/prepare_target/{target}.log",
-    shell:
-        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --splits test --out-dir $(dirname {output.stats}) 2> {log}"
-
-
-# its own rule, not one command for both: prepare_target's command stays as it was, so no
-# prepared target (and no job that scores it) is rebuilt (Snakemake's code rerun trigger)
-rule prepare_target_cut:
-    """An evaluation-only target with max_documents.test: the first N documents of its test
-    split (file order; stats.json records how many there were)."""
-    input:
-        unpack(raw_target),
-    output:
-        test=f"{corpus_dir('{target}')}/test.tsv",
-        stats=f"{corpus_dir('{target}')}/stats.json",
-    wildcard_constraints:
-        target=CUT_TARGET,
-    params:
-        py=LAUNCHER,
-        entity=lambda w: TARGETS[w.target]["entity"],
-        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
-        input_dir=lambda w, input: Path(input.test).parent,
-        limits=lambda w: " ".join(f"{split}={n}" for split, n in sorted(TARGETS[w.target]["max_documents"].items())),
-    conda:
-        "../../envs/mtlner.yaml"
-    log:
-        "results/logs/prepare_target/{target}.log",
-    shell:
-        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits}"
-        " --out-dir $(dirname {output.stats}) 2> {log}"
-
-
-# a corpus with documents: {by: blank_lines | sentences} (config, docs/new-corpus.md): its own
-# rules, chosen over the two above, so that the others' commands and jobs stay as they were
-ruleorder: prepare_corpus_documents > prepare_corpus
-ruleorder: prepare_target_documents > prepare_target_cut > prepare_target
-
-
-rule prepare_corpus_documents:
-    """prepare_corpus for a task whose documents key gives its document boundaries."""
-    input:
-        unpack(raw_corpus),
-    output:
-        train=f"{prepared_dir()}/train.tsv",
-        dev=f"{prepared_dir()}/dev.tsv",
-        test=f"{prepared_dir()}/test.tsv",
-        stats=f"{prepared_dir()}/stats.json",
-    wildcard_constraints:
-        task=DOCUMENTS_TASK,
-    params:
-        py=LAUNCHER,
-        entity=lambda w: TASKS[w.task]["entity"],
-        dataset=lambda w: TASKS[w.task].get("dataset", w.task),
-        input_dir=lambda w, input: Path(input.train).parent,
-        limits=lambda w: " ".join(f"{split}={n}" for split, n in sorted(TASKS[w.task].get("max_documents", {}).items())),
-        documents=lambda w: DOCUMENTS[w.task],
-    conda:
-        "../../envs/mtlner.yaml"
-    log:
-        "results/logs/prepare_corpus/{task}.log",
-    shell:
-        "{params.py} prepare --task {wildcards.task} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --max-documents {params.limits} --documents {params.documents}"
-        " --out-dir $(dirname {output.stats}) 2> {log}"
-
-
-rule prepare_target_documents:
-    """prepare_target (and prepare_target_cut) for a target whose documents key gives its
-    document boundaries."""
-    input:
-        unpack(raw_target),
-    output:
-        test=f"{corpus_dir('{target}')}/test.tsv",
-        stats=f"{corpus_dir('{target}')}/stats.json",
-    wildcard_constraints:
-        target=DOCUMENTS_TARGET,
-    params:
-        py=LAUNCHER,
-        entity=lambda w: TARGETS[w.target]["entity"],
-        dataset=lambda w: TARGETS[w.target].get("dataset", w.target),
-        input_dir=lambda w, input: Path(input.test).parent,
-        limits=lambda w: " ".join(
-            f"{split}={n}" for split, n in sorted(TARGETS[w.target].get("max_documents", {}).items())
-        ),
-        documents=lambda w: TARGET_DOCUMENTS[w.target],
-    conda:
-        "../../envs/mtlner.yaml"
-    log:
-        "results/logs/prepare_target/{target}.log",
-    shell:
-        "{params.py} prepare --task {wildcards.target} --entity {params.entity} --dataset {params.dataset:q}"
-        " --input-dir {params.input_dir:q} --splits test --max-documents {params.limits} --documents {params.documents}"
-        " --out-dir $(dirname {output.stats}) 2> {log}"
+        log_file("prepare_target/{target}"),
 
 
 if DROP_LEAKS:
@@ -157,7 +59,7 @@ if DROP_LEAKS:
         conda:
             "../../envs/mtlner.yaml"
         log:
-            "results/logs/drop_leaks.log",
+            log_file("drop_leaks"),
         shell:
             "{params.py} leaks drop {params.corpora} 2> {log}"
 
@@ -170,8 +72,8 @@ rule leak_audit:
         [f"{corpus_dir(t)}/{name}" for t in TASKS for name in ("train.tsv", "dev.tsv", "test.tsv", "stats.json")],
         targets=target_test_files(),
     output:
-        report("results/tables/leak_audit.csv", caption="../report/leak_audit.rst", category="Tables"),
-        "results/tables/leak_audit.md",
+        reported(table_file("leak_audit", "csv"), "Tables"),
+        table_file("leak_audit", "md"),
         leaks=[leaks_file(t) for t in [*TASKS, *TARGETS]],
     params:
         py=LAUNCHER,
@@ -180,6 +82,6 @@ rule leak_audit:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/leak_audit.log",
+        log_file("leak_audit"),
     shell:
-        "{params.py} leaks audit {params.corpora} --table-dir results/tables --json-dir {params.json_dir} 2> {log}"
+        f"{{params.py}} leaks audit {{params.corpora}} --table-dir {TABLES_DIR} --json-dir {{params.json_dir}} 2> {{log}}"

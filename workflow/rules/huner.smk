@@ -1,10 +1,10 @@
 # HUNER corpora (issue 3): download -> split lists -> convert, one job per corpus/split/task.
-# All logic lives in `python -m mtlner.huner`; these rules only name files. Needs common.smk
+# All logic lives in `python -m mtlner.data.huner`; these rules only name files. Needs common.smk
 # (the schema's defaults, the launcher).
 #
 # Config keys read here (all optional except tasks):
 #   tasks.<name>.source == "huner"   which tasks this file builds (HUNER_TASKS)
-#   huner_registry: path             registry YAML (default: src/mtlner/huner/registry.yaml)
+#   huner_registry: path             registry YAML (default: src/mtlner/data/huner/registry.yaml)
 #   huner_url_base: URL              rewrite every download URL to URL/<host>/<path>
 #                                    (tests, offline mirrors)
 #   huner_download: {timeout: 60, retries: 3, backoff: 2}  (defaults in the schema)
@@ -17,12 +17,16 @@ import re
 import shlex
 from pathlib import Path
 
-import yaml
+from mtlner.data.huner.registry import load_registry
 
+# the default is this checkout's registry (the path the jobs' --registry names)
 _HUNER_SRC = (Path(workflow.current_basedir) / ".." / ".." / "src").resolve()
-_HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner" / "huner" / "registry.yaml")
-with open(_HUNER_REGISTRY_PATH, encoding="utf-8") as _handle:
-    _HUNER_REGISTRY = yaml.safe_load(_handle)
+_HUNER_REGISTRY_PATH = config.get("huner_registry") or str(_HUNER_SRC / "mtlner" / "data" / "huner" / "registry.yaml")
+try:
+    # checked as the jobs will read it; --url-base only rewrites URLs, which no rule reads
+    _HUNER_REGISTRY = load_registry(_HUNER_REGISTRY_PATH)
+except UserError as _err:
+    raise WorkflowError(str(_err)) from None
 
 # the configured tasks whose source is HUNER; fail early on one the registry does not know
 HUNER_TASKS = [task for task, spec in config["tasks"].items() if spec.get("source") == "huner"]
@@ -32,8 +36,8 @@ for _task in HUNER_TASKS:
     if _task not in _HUNER_REGISTRY["tasks"]:
         raise WorkflowError(f"config task {_task!r} has source 'huner' but is not in {_HUNER_REGISTRY_PATH}")
 _HUNER_SPEC = _HUNER_REGISTRY["tasks"]
-# the same launcher as every rule (common.smk), for `python -m mtlner.huner`
-HUNER_LAUNCHER = Launcher(_python_command("mtlner.huner"))
+# the same launcher as every rule (common.smk), for `python -m mtlner.data.huner`
+HUNER_LAUNCHER = Launcher(_python_command("mtlner.data.huner"))
 HUNER_OPTIONS = f"--registry {shlex.quote(_HUNER_REGISTRY_PATH)}" + (
     f" --url-base {shlex.quote(config['huner_url_base'])}" if config.get("huner_url_base") else ""
 )
@@ -58,7 +62,7 @@ localrules:
 rule huner_all:
     """Every configured HUNER task (target for `snakemake huner_all`)."""
     input:
-        expand("results/huner/{task}/{part}.tsv", task=HUNER_TASKS, part=["train", "dev", "test"]),
+        expand(f"{huner_dir('{task}')}/{{part}}.tsv", task=HUNER_TASKS, part=["train", "dev", "test"]),
 
 
 rule huner_download:
@@ -72,7 +76,7 @@ rule huner_download:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/huner/download/{huner_corpus}.log",
+        log_file("huner/download/{huner_corpus}"),
     shell:
         "{params.py} {params.options} download --corpus {wildcards.huner_corpus}"
         " --out-dir $(dirname {output}) --manual-dir resources/huner/manual {params.network} 2> {log}"
@@ -89,24 +93,24 @@ rule huner_split_files:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/huner/splits/{huner_split}.log",
+        log_file("huner/splits/{huner_split}"),
     shell:
         "{params.py} {params.options} splits --name {wildcards.huner_split}"
         " --out-dir resources/huner/splits {params.network} 2> {log}"
 
 
 rule huner_convert:
-    """Raw corpus -> results/huner/{task}/{train,dev,test}.tsv + conversion_report.json."""
+    """Raw corpus -> huner_dir(): {train,dev,test}.tsv + conversion_report.json."""
     input:
         corpus=lambda w: f"resources/huner/downloads/{_HUNER_SPEC[w.huner_task]['corpus']}/download.json",
         splits=lambda w: multiext(
             f"resources/huner/splits/{_HUNER_SPEC[w.huner_task]['split']}", ".train", ".dev", ".test"
         ),
     output:
-        train="results/huner/{huner_task}/train.tsv",
-        dev="results/huner/{huner_task}/dev.tsv",
-        test="results/huner/{huner_task}/test.tsv",
-        report="results/huner/{huner_task}/conversion_report.json",
+        train=f"{huner_dir()}/train.tsv",
+        dev=f"{huner_dir()}/dev.tsv",
+        test=f"{huner_dir()}/test.tsv",
+        report=f"{huner_dir()}/conversion_report.json",
     params:
         py=HUNER_LAUNCHER,
         options=HUNER_OPTIONS,
@@ -119,7 +123,7 @@ rule huner_convert:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/huner/convert/{huner_task}.log",
+        log_file("huner/convert/{huner_task}"),
     shell:
         "{params.py} {params.options} convert --task {wildcards.huner_task} --data-dir {params.data:q}"
         " --split-dir resources/huner/splits --out-dir $(dirname {output.report}) {params.boundaries} 2> {log}"

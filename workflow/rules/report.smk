@@ -3,10 +3,10 @@
 # Every table (CSV) and figure (PNG) is registered for `snakemake --report report.html`;
 # captions live in workflow/report/.
 
-from mtlner.tables import table_names
-from mtlner.plots import figure_names
-from mtlner import analysis
-from mtlner import crosscorpus
+from mtlner.report.tables import table_names
+from mtlner.report.plots import figure_names
+from mtlner.report import analysis
+from mtlner.report import crosscorpus
 
 TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
@@ -25,42 +25,38 @@ report: "../report/workflow.rst"
 
 
 # every table and figure of the run (rule all)
-ALL_TABLES = expand(
-    "results/tables/{name}.{ext}",
-    name=TABLE_NAMES
+ALL_TABLES = table_files(
+    TABLE_NAMES
     + (["storage"] if STORAGE else [])
     + ["cost", "cost_projection"]
     + ANALYSIS_TABLES
-    + ["leak_audit", "cross_corpus"],
-    ext=("csv", "md"),
+    + ["leak_audit", "cross_corpus"]
 )
-ALL_FIGURES = expand(
-    "results/figures/{name}.{ext}", name=FIGURE_NAMES + ANALYSIS_FIGURES + CROSS_FIGURES, ext=("png", "svg")
-)
+ALL_FIGURES = figure_files(FIGURE_NAMES + ANALYSIS_FIGURES + CROSS_FIGURES)
 
 
 rule collect:
     input:
         all_metrics(),
     output:
-        "results/summary/metrics.csv",
+        METRICS_CSV,
     params:
         py=LAUNCHER,
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/collect.log",
+        log_file("collect"),
     shell:
         "{params.py} collect --metrics {input} --out {output} 2> {log}"
 
 
 rule tables:
     input:
-        results="results/summary/metrics.csv",
+        results=METRICS_CSV,
         stats=corpus_stats(),
         predictions=prediction_files(),
     output:
-        [reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=("csv", "md"))],
+        [reported(f, "Tables") for f in table_files(TABLE_NAMES)],
     params:
         py=LAUNCHER,
         paper=f"--paper-dir {shlex.quote(PAPER_DIR)}" if PAPER_DIR else "",
@@ -68,63 +64,61 @@ rule tables:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/tables.log",
+        log_file("tables"),
     shell:
         "{params.py} tables --results {input.results} --corpus-stats {input.stats} {params.paper}"
         " --predictions {input.predictions} --bootstrap-rounds {params.rounds}"
-        " --out-dir results/tables 2> {log}"
+        f" --out-dir {TABLES_DIR}"
+        " 2> {log}"
 
 
 rule error_analysis:
     """Seen vs unseen test mentions (against each job's kept training windows) and boundary
-    errors, for every STL, MTL and STL-from-MTL job (mtlner.analysis)."""
+    errors, for every STL, MTL and STL-from-MTL job (mtlner.report.analysis)."""
     input:
-        results="results/summary/metrics.csv",
+        results=METRICS_CSV,
         stats=corpus_stats(),
         predictions=prediction_files(),
         windows=[f"{windows_dir(t)}/train.pt" for t in TASKS],
     output:
-        [reported(f, "Tables") for f in expand("results/tables/{name}.{ext}", name=ANALYSIS_TABLES, ext=("csv", "md"))],
-        [
-            reported(f, "Figures")
-            for f in expand("results/figures/{name}.{ext}", name=ANALYSIS_FIGURES, ext=("png", "svg"))
-        ],
+        [reported(f, "Tables") for f in table_files(ANALYSIS_TABLES)],
+        [reported(f, "Figures") for f in figure_files(ANALYSIS_FIGURES)],
     params:
         py=LAUNCHER,
         windows=" ".join(f"--windows {t}={windows_dir(t)}/train.pt" for t in TASKS),
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/error_analysis.log",
+        log_file("error_analysis"),
     shell:
         "{params.py} analysis --results {input.results} --corpus-stats {input.stats} --predictions {input.predictions}"
-        " {params.windows} --tables-dir results/tables --figures-dir results/figures 2> {log}"
+        " {params.windows}"
+        f" --tables-dir {TABLES_DIR} --figures-dir {FIGURES_DIR}"
+        " 2> {log}"
 
 
 rule cross_corpus:
     """Cross-corpus transfer: every STL, MTL, STL-from-MTL and baseline job's heads scored on the
     test splits of the other tasks of their entity type, inside the training jobs (metrics.json,
-    key cross_corpus); the table and a heat map per entity type (mtlner.crosscorpus). The table
+    key cross_corpus); the table and a heat map per entity type (mtlner.report.crosscorpus). The table
     is empty (no rows) when no entity type has two tasks."""
     input:
         all_metrics(),
     output:
-        reported("results/tables/cross_corpus.csv", "Tables"),
-        "results/tables/cross_corpus.md",
-        [
-            reported(f, "Figures", caption="../report/fig_cross_corpus.rst")
-            for f in expand("results/figures/{name}.{ext}", name=CROSS_FIGURES, ext=("png", "svg"))
-        ],
+        reported(table_file("cross_corpus", "csv"), "Tables"),
+        table_file("cross_corpus", "md"),
+        [reported(f, "Figures", caption="../report/fig_cross_corpus.rst") for f in figure_files(CROSS_FIGURES)],
     params:
         py=LAUNCHER,
         entities=" ".join(f"--entity {e}" for e in CROSS_ENTITIES),
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/cross_corpus.log",
+        log_file("cross_corpus"),
     shell:
         "{params.py} cross-corpus --metrics {input} {params.entities}"
-        " --tables-dir results/tables --figures-dir results/figures 2> {log}"
+        f" --tables-dir {TABLES_DIR} --figures-dir {FIGURES_DIR}"
+        " 2> {log}"
 
 
 rule storage:
@@ -137,8 +131,8 @@ rule storage:
             else []
         ),
     output:
-        reported("results/tables/storage.csv", "Tables"),
-        "results/tables/storage.md",
+        reported(table_file("storage", "csv"), "Tables"),
+        table_file("storage", "md"),
     params:
         py=LAUNCHER,
         stl=lambda w, input: " ".join(f"--stl-model {m}" for m in input.stl),
@@ -147,10 +141,12 @@ rule storage:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/storage.log",
+        log_file("storage"),
     shell:
         "{params.py} storage --model {input.model} {params.stl} --max-length {params.max_length}"
-        " --device {params.device} --out-dir results/tables 2> {log}"
+        " --device {params.device}"
+        f" --out-dir {TABLES_DIR}"
+        " 2> {log}"
 
 
 rule cost:
@@ -161,10 +157,10 @@ rule cost:
         windows=[f"{windows_dir(t)}/stats.json" for t in TASKS],
         stats=corpus_stats(),
     output:
-        reported("results/tables/cost.csv", "Tables"),
-        "results/tables/cost.md",
-        reported("results/tables/cost_projection.csv", "Tables"),
-        "results/tables/cost_projection.md",
+        reported(table_file("cost", "csv"), "Tables"),
+        table_file("cost", "md"),
+        reported(table_file("cost_projection", "csv"), "Tables"),
+        table_file("cost_projection", "md"),
     params:
         py=LAUNCHER,
         grid=str(Path(workflow.basedir) / "config.yaml"),
@@ -172,24 +168,27 @@ rule cost:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/cost.log",
+        log_file("cost"),
     shell:
         "{params.py} cost --metrics {input.metrics} --window-stats {input.windows} --corpus-stats {input.stats}"
-        " --grid-config {params.grid:q} {params.paper} --out-dir results/tables 2> {log}"
+        " --grid-config {params.grid:q} {params.paper}"
+        f" --out-dir {TABLES_DIR}"
+        " 2> {log}"
 
 
 rule figures:
     input:
-        results="results/summary/metrics.csv",
+        results=METRICS_CSV,
         stats=corpus_stats(),
     output:
-        [reported(f, "Figures") for f in expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=("png", "svg"))],
+        [reported(f, "Figures") for f in figure_files(FIGURE_NAMES)],
     params:
         py=LAUNCHER,
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/figures.log",
+        log_file("figures"),
     shell:
         "{params.py} figures --results {input.results} --corpus-stats {input.stats}"
-        " --out-dir results/figures 2> {log}"
+        f" --out-dir {FIGURES_DIR}"
+        " 2> {log}"

@@ -2,7 +2,7 @@
 # and for --resources limits on one machine. Kept apart from the rules so cluster policy can
 # change without touching them.
 #
-# Every training job asks for what *it* needs, computed by mtlner.sizing from the subword count
+# Every training job asks for what *it* needs, computed by mtlner.run.sizing from the subword count
 # of the job's training data (results/windows/<key>/<task>/stats.json, or an estimate from the
 # corpus before the windows exist), the number of epochs and the encoder size, and grows with
 # the retry attempt. This file only reads those numbers; the config keys (section `resources:`)
@@ -12,7 +12,7 @@ import json as _json
 import os as _os
 from functools import lru_cache as _lru_cache
 
-from mtlner import sizing as _sizing
+from mtlner.run import sizing as _sizing
 from mtlner.errors import UserError as _UserError
 
 RESOURCES = config["resources"]  # the schema's defaults applied (common.smk validates)
@@ -125,11 +125,15 @@ def _rate(kind):
     return _sizing.throughput(RESOURCES, ENCODER, TRAIN_THREADS, measured)
 
 
-_TRAIN_GPUS = _sizing.job_gpus(RESOURCES, _LOCAL, _sizing.cuda_devices_visible())
+_CUDA_DEVICES = _sizing.cuda_devices_visible()
 
 
 def train_gpus(wildcards):
-    return _TRAIN_GPUS
+    # asked per job, not at load: Snakemake sets its executor (workflow.local_exec) only after
+    # reading the Snakefile, so at load every run looks local and a cluster job from a submit
+    # host without a GPU would ask for gpu=0 (SLURM then refuses its GPU step)
+    local = workflow.local_exec and not workflow.remote_exec
+    return _sizing.job_gpus(RESOURCES, local, _CUDA_DEVICES)
 
 
 def train_runtime_for(kind=None, training=None):
@@ -151,7 +155,3 @@ train_runtime = train_runtime_for()
 def train_mem_mb(wildcards, attempt):
     _, loaded, _, _ = _job_subwords(wildcards, config["training"])
     return _sizing.mem_mb(RESOURCES, loaded, _sizing.encoder_params_m(ENCODER, RESOURCES), attempt)
-
-
-GPU_RUN_STL = _sizing.gpu_run(RESOURCES, "stl", PY)
-GPU_RUN_MTL = _sizing.gpu_run(RESOURCES, "mtl", PY)

@@ -24,7 +24,7 @@ rule train_stl:
         init=ENCODER,
         extra=lambda w: f"--ablation {w.ablation} {save_flag('stl')}{cross_test_args(cross_targets(w.task))}",
         training=training_args(),
-        gpu_run=GPU_RUN_STL,
+        gpu_run=train_prefix("stl"),
     threads: TRAIN_THREADS
     resources:
         gpu=train_gpus,
@@ -33,7 +33,7 @@ rule train_stl:
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/stl/{task}/ablation_{ablation}/seed_{seed}.log",
+        job_log("stl"),
     shell:
         "{params.gpu_run} {params.py} train --kind {params.kind} {params.tasks} --init {params.init:q} {params.extra}"
         " --seed {wildcards.seed} --threads {threads} {params.training}"
@@ -52,9 +52,9 @@ use rule train_stl as train_mtl with:
         kind="mtl",
         tasks=task_args(TASKS),
         extra=lambda w: f"--ablation {w.ablation}{cross_test_args(CROSS_TASKS)}",
-        gpu_run=warn_leaks,
+        gpu_run=train_prefix("mtl"),
     log:
-        "results/logs/mtl/all/ablation_{ablation}/seed_{seed}.log",
+        job_log("mtl"),
 
 
 # The MTL model with no data removed is kept (storage table, `mtlner tag`): its own rule,
@@ -69,7 +69,7 @@ if config["save_models"]["mtl"]:
         params:
             extra=f"--ablation 0.0 --save-model{cross_test_args(CROSS_TASKS)}",
         log:
-            "results/logs/mtl/all/ablation_0.0/seed_{seed}.log",
+            job_log("mtl", ablation="0.0"),
 
     ruleorder: train_mtl_saved > train_mtl
 
@@ -86,7 +86,7 @@ use rule train_mtl as train_mtl_without with:
         tasks=lambda w: task_args(tasks_without(w.entity)),
         extra=lambda w: f"--without {w.entity} --save-model",
     log:
-        "results/logs/mtl/without_{entity}/seed_{seed}.log",
+        job_log("mtl_without"),
 
 
 use rule train_stl as train_stl_from_mtl with:
@@ -105,7 +105,7 @@ use rule train_stl as train_stl_from_mtl with:
             f"{cross_test_args(cross_targets(w.task))}"
         ),
     log:
-        "results/logs/stl_from_mtl/without_{entity}/{task}/ablation_{ablation}/seed_{seed}.log",
+        job_log("stl_from_mtl"),
 
 
 # The standard recipe (baseline.* in the config): the same STL job on sentence windows with the
@@ -128,4 +128,4 @@ use rule train_stl as train_baseline with:
         mem_mb=train_mem_mb,
         runtime=train_runtime_for("baseline", BASELINE_TRAINING),
     log:
-        "results/logs/baseline/{task}/ablation_{ablation}/seed_{seed}.log",
+        job_log("baseline"),

@@ -9,14 +9,14 @@
 
 rule windows:
     input:
-        train="results/corpora/{task}/train.tsv",
-        dev="results/corpora/{task}/dev.tsv",
-        test="results/corpora/{task}/test.tsv",
+        train=f"{corpus_dir()}/train.tsv",
+        dev=f"{corpus_dir()}/dev.tsv",
+        test=f"{corpus_dir()}/test.tsv",
     output:
-        train="results/windows/{window_key}/{task}/train.pt",
-        dev="results/windows/{window_key}/{task}/dev.pt",
-        test="results/windows/{window_key}/{task}/test.pt",
-        stats="results/windows/{window_key}/{task}/stats.json",
+        train=f"{windows_dir(key='{window_key}')}/train.pt",
+        dev=f"{windows_dir(key='{window_key}')}/dev.pt",
+        test=f"{windows_dir(key='{window_key}')}/test.pt",
+        stats=f"{windows_dir(key='{window_key}')}/stats.json",
     wildcard_constraints:
         window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
     params:
@@ -24,36 +24,22 @@ rule windows:
         encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
         max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
         windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
+        splits=lambda w: " ".join(splits_of(corpus_name(w))),
     conda:
         "../../envs/mtlner.yaml"
     log:
-        "results/logs/windows/{window_key}/{task}.log",
+        log_file("windows/{window_key}/{task}"),
     shell:
-        "{params.py} windows --corpus-dir results/corpora/{wildcards.task} --encoder {params.encoder:q}"
-        " --max-length {params.max_length} --windowing {params.windowing}"
-        " --out-dir $(dirname {output.train}) 2> {log}"
+        "{params.py} windows --corpus-dir $(dirname {input.test}) --encoder {params.encoder:q}"
+        " --max-length {params.max_length} --windowing {params.windowing} --splits {params.splits}"
+        " --out-dir $(dirname {output.stats}) 2> {log}"
 
 
-# its own rule, not `use rule windows`: the tasks' window command stays as it was, so no
-# existing cache is rebuilt (Snakemake's code rerun trigger)
-rule windows_target:
+use rule windows as windows_target with:
     input:
-        test="results/corpora/{target}/test.tsv",
+        test=f"{corpus_dir('{target}')}/test.tsv",
     output:
-        test="results/windows/{window_key}/{target}/test.pt",
-        stats="results/windows/{window_key}/{target}/stats.json",
-    wildcard_constraints:
-        window_key="|".join(re.escape(k) for k in WINDOW_SETTINGS),
-    params:
-        py=LAUNCHER,
-        encoder=lambda w: WINDOW_SETTINGS[w.window_key]["encoder"],
-        max_length=lambda w: WINDOW_SETTINGS[w.window_key]["max_length"],
-        windowing=lambda w: WINDOW_SETTINGS[w.window_key]["windowing"],
-    conda:
-        "../../envs/mtlner.yaml"
+        test=f"{windows_dir('{target}', '{window_key}')}/test.pt",
+        stats=f"{windows_dir('{target}', '{window_key}')}/stats.json",
     log:
-        "results/logs/windows/{window_key}/{target}.log",
-    shell:
-        "{params.py} windows --corpus-dir results/corpora/{wildcards.target} --encoder {params.encoder:q}"
-        " --max-length {params.max_length} --windowing {params.windowing} --splits test"
-        " --out-dir $(dirname {output.test}) 2> {log}"
+        log_file("windows/{window_key}/{target}"),

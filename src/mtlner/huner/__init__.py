@@ -1,1 +1,0 @@
-"""HUNER corpora: download, convert, tokenise, split (issue 3). Entry point: ``python -m mtlner.huner``."""

@@ -1,0 +1,1 @@
+"""Tables, figures and statistics over finished jobs (results/tables, results/figures)."""

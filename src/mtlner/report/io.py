@@ -1,0 +1,83 @@
+"""Reading and writing tables, shared by every report: the collected results and corpus stats
+in, and one writer that puts a table out as CSV (full precision) and Markdown (3 decimals,
+``<column>_sd`` folded in as ``mean ± sd``), each written atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mtlner.atomic import atomic_path, write_text
+from mtlner.errors import UserError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built
+    import pandas as pd
+
+
+def load_corpus_stats(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per task from the corpora's stats.json: mentions, sentences, tokens, density per split."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        row = {"task": data["task"], "entity": data["entity_type"], "dataset": data["dataset"]}
+        for split, s in data["splits"].items():
+            row[f"total_{split}"] = s["mentions"]
+            row[f"unique_{split}"] = s["unique_mentions"]
+            row[f"sentences_{split}"] = s["sentences"]
+            row[f"tokens_{split}"] = s["tokens"]
+            row[f"density_{split}"] = s["density"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(["entity", "dataset"]).reset_index(drop=True)
+
+
+def load_results(path: str | Path) -> pd.DataFrame:
+    """The collected results (results/results.csv), one row per job and task."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    # an all-empty column reads as float64 NaN; the entity names are text
+    frame["without"] = frame["without"].astype(object).fillna("")
+    if frame.empty:
+        raise UserError(f"{path} holds no results", hint="run the training jobs first (snakemake builds them)")
+    return frame
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
+    """Pipe table; a ``<col>_sd`` column is folded into ``<col>`` as ``mean ± sd``."""
+    columns = [c for c in frame.columns if not (c.endswith("_sd") and c.removesuffix("_sd") in frame.columns)]
+    lines = [f"# {title}", ""] if title else []
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    for _, row in frame.iterrows():
+        cells = []
+        for c in columns:
+            cell = _fmt(row[c])
+            sd = row.get(f"{c}_sd")
+            if cell and isinstance(sd, float) and not math.isnan(sd):
+                cell += f" ± {sd:.3f}"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    if frame.empty:
+        lines.append("")
+        lines.append("(no rows)")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(frame: pd.DataFrame, base: str | Path, title: str, shown: pd.DataFrame | None = None) -> list[Path]:
+    """``<base>.csv`` and ``<base>.md`` of ``frame``; ``shown``: what the Markdown shows instead
+    (the same rows with cells made printable), when that differs. Returns both paths."""
+    csv, markdown = Path(f"{base}.csv"), Path(f"{base}.md")
+    with atomic_path(csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    write_text(markdown, to_markdown(frame if shown is None else shown, title))
+    return [csv, markdown]

@@ -1,0 +1,1 @@
+"""Running jobs: the warm fork server, GPU slots, resource sizing, start-up clocks, config paths."""

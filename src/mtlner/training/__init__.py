@@ -1,0 +1,1 @@
+"""Training and scoring one job: its settings, the model, inference, metrics, the training loop."""
