@@ -161,9 +161,12 @@ TEXT_FILES = [
     path
     for folder in ("src", "workflow", "tests", "benchmarks", "docs", ".test", "ci", "profiles", "config")
     for path in (ROOT / folder).rglob("*")
-    if path.suffix in {".py", ".smk", ".md", ".sh", ".yaml", ".toml", ".rst", ""} and path.is_file()
+    if path.suffix in {".py", ".smk", ".md", ".sh", ".yaml", ".toml", ".rst", ""}
+    and path.is_file()
+    # pip's build record (src/mtlner.egg-info/PKG-INFO copies the README of the last install)
+    and not any(part.endswith(".egg-info") for part in path.parts)
 )
-# this file's examples, and the script that rewrites old names for branches merged after the move
+# this file's examples
 SELF_EXAMPLES = {Path(__file__).resolve()}
 NOT_MODULES = {"mtlner.yaml", "mtlner.key", "mtlner.egg"}  # a file name (envs/mtlner.yaml), a BioC key
 DOTTED = re.compile(r"(?<![\w./-])mtlner(?:\.[A-Za-z_]\w*)+")
