@@ -12,8 +12,9 @@ TASKS = {"gene_demo_a": "gene", "species_demo": "species"}
 def copy_model(model_dir, dest):
     """A model folder that shares the encoder's files by symbolic link (mutations replace a link, never its target)."""
     dest.mkdir(parents=True)
-    for name in ("model.json", "heads.pt"):
-        shutil.copy(model_dir / name, dest / name)
+    for name in ("model.json", "heads.pt", "crf.pt"):
+        if (model_dir / name).is_file():  # crf.pt: CRF models only
+            shutil.copy(model_dir / name, dest / name)
     (dest / "encoder").mkdir()
     for f in (model_dir / "encoder").iterdir():
         (dest / "encoder" / f.name).symlink_to(f)

@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 # TrainConfig fields that are no key of the config's training section, and why
-NOT_CONFIG_KEYS = {"seed": "set per job from the config's seeds list"}
+NOT_CONFIG_KEYS = {
+    "seed": "set per job from the config's seeds list",
+    "head": "set per job from the config's heads list (a grid dimension, like the model kind)",
+}
 
 
 def test_training_keys_are_the_fields_of_trainconfig():

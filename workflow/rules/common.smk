@@ -83,6 +83,9 @@ for _target, _spec in TARGETS.items():
         )
 ABLATIONS = [str(float(a)) for a in config["ablation_levels"]]
 SEEDS = [str(s) for s in config["seeds"]]
+# task heads, a grid dimension (the baseline stays linear): linear jobs keep the paper's paths,
+# crf jobs the same paths under results/crf/, so a results folder of linear runs stays valid
+HEADS = list(config["heads"])
 ENCODER = config["encoder"]
 ENCODER_ID = config.get("encoder_id") or re.sub(r"[^A-Za-z0-9_.-]+", "_", ENCODER).strip("_")
 WINDOWING = config["windowing"]
@@ -392,20 +395,27 @@ JOB_DIRS = {
 }
 
 
-def job_file(kind, name, **wildcards):
+def job_dir(kind, head="linear"):
+    """A training job's folder pattern: JOB_DIRS for the linear head, under results/crf/ for CRF heads."""
+    if head not in ("linear", "crf") or (head == "crf" and kind == "baseline"):
+        raise ValueError(f"no {head} head for {kind} jobs")
+    return JOB_DIRS[kind] if head == "linear" else JOB_DIRS[kind].replace("results/", "results/crf/", 1)
+
+
+def job_file(kind, name, head="linear", **wildcards):
     """A file of a training job, e.g. job_file("stl", "metrics.json", task=...); wildcards not
     given stay as {patterns} for rule outputs."""
-    pattern = f"{JOB_DIRS[kind]}/{name}"
+    pattern = f"{job_dir(kind, head)}/{name}"
     return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
 
 
-def predictions_file(kind, task="{task}", **wildcards):
-    return job_file(kind, f"predictions/{task}.test.tsv", **wildcards)
+def predictions_file(kind, task="{task}", head="linear", **wildcards):
+    return job_file(kind, f"predictions/{task}.test.tsv", head, **wildcards)
 
 
-def job_log(kind, **wildcards):
+def job_log(kind, head="linear", **wildcards):
     """A training job's log: its folder's path under results/logs/, e.g. job_log("mtl", ablation="0.0")."""
-    pattern = log_file(JOB_DIRS[kind].removeprefix("results/"))
+    pattern = log_file(job_dir(kind, head).removeprefix("results/"))
     return expand(pattern, **wildcards, allow_missing=True)[0] if wildcards else pattern
 
 
@@ -429,11 +439,13 @@ def _flags(settings):
     return " ".join(args)
 
 
-def training_args(training=None):
+def training_args(training=None, head="linear"):
     """Flags for 'mtlner train' from the config's training section (defaults live in TrainConfig),
-    less LAUNCH_ONLY: a rule param, so changing one of these reruns training."""
+    less LAUNCH_ONLY, and the head (no flag for linear, TrainConfig's default, so a linear job's
+    command is what it was before heads existed): a rule param, so changing one reruns training."""
     training = config["training"] if training is None else training
-    return _flags({k: v for k, v in training.items() if k not in LAUNCH_ONLY})
+    flags = _flags({k: v for k, v in training.items() if k not in LAUNCH_ONLY})
+    return flags if head == "linear" else f"{flags} --head {head}".lstrip()
 
 
 def train_launcher(training=None):
@@ -447,24 +459,33 @@ def train_launcher(training=None):
     return Launcher(f"env MTLNER_TRAIN_OPTIONS={shlex.quote(options)} {PY}")
 
 
-def _grid(kind, name, **wildcards):
-    return expand(f"{JOB_DIRS[kind]}/{name}", **wildcards)
+def _grid(kind, name, heads=("linear",), **wildcards):
+    """Every job file of ``kind`` over the wildcards' values, for each of ``heads`` in turn."""
+    return [f for head in heads for f in expand(f"{job_dir(kind, head)}/{name}", **wildcards)]
 
 
 def stl_metrics():
-    return _grid("stl", "metrics.json", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+    return _grid("stl", "metrics.json", HEADS, task=TASKS, ablation=ABLATIONS, seed=SEEDS)
 
 
 def mtl_metrics():
-    return _grid("mtl", "metrics.json", ablation=ABLATIONS, seed=SEEDS)
+    return _grid("mtl", "metrics.json", HEADS, ablation=ABLATIONS, seed=SEEDS)
 
 
 def entity_ablation_metrics():
-    files = _grid("mtl_without", "metrics.json", entity=MTL_ENTITIES, seed=SEEDS)
-    for entity in MTL_ENTITIES:
-        files += _grid(
-            "stl_from_mtl", "metrics.json", entity=entity, task=tasks_of(entity), ablation=ABLATIONS, seed=SEEDS
-        )
+    files = []
+    for head in HEADS:
+        files += _grid("mtl_without", "metrics.json", [head], entity=MTL_ENTITIES, seed=SEEDS)
+        for entity in MTL_ENTITIES:
+            files += _grid(
+                "stl_from_mtl",
+                "metrics.json",
+                [head],
+                entity=entity,
+                task=tasks_of(entity),
+                ablation=ABLATIONS,
+                seed=SEEDS,
+            )
     return files
 
 
@@ -475,17 +496,20 @@ def baseline_metrics():
 
 def prediction_files():
     """Every STL, MTL and STL-from-MTL job's test predictions (the bootstrap reads them)."""
-    files = _grid("stl", "predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
-    files += _grid("mtl", "predictions/{task}.test.tsv", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
-    for entity in MTL_ENTITIES:
-        files += _grid(
-            "stl_from_mtl",
-            "predictions/{task}.test.tsv",
-            entity=entity,
-            task=tasks_of(entity),
-            ablation=ABLATIONS,
-            seed=SEEDS,
-        )
+    files = []
+    for head in HEADS:
+        files += _grid("stl", "predictions/{task}.test.tsv", [head], task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+        files += _grid("mtl", "predictions/{task}.test.tsv", [head], task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+        for entity in MTL_ENTITIES:
+            files += _grid(
+                "stl_from_mtl",
+                "predictions/{task}.test.tsv",
+                [head],
+                entity=entity,
+                task=tasks_of(entity),
+                ablation=ABLATIONS,
+                seed=SEEDS,
+            )
     return files
 
 
@@ -517,12 +541,12 @@ def kept_outputs():
     files += all_metrics() + prediction_files() + ["results/summary/metrics.csv"]
     if BASELINE_ENABLED:
         files += _grid("baseline", "predictions/{task}.test.tsv", task=TASKS, ablation=["0.0"], seed=SEEDS)
-    files += _grid("mtl_without", "predictions", entity=MTL_ENTITIES, seed=SEEDS)
-    files += _grid("mtl_without", "model", entity=MTL_ENTITIES, seed=SEEDS)
+    files += _grid("mtl_without", "predictions", HEADS, entity=MTL_ENTITIES, seed=SEEDS)
+    files += _grid("mtl_without", "model", HEADS, entity=MTL_ENTITIES, seed=SEEDS)
     if config["save_models"]["mtl"]:
-        files += _grid("mtl", "model", ablation=["0.0"], seed=SEEDS)
+        files += _grid("mtl", "model", HEADS, ablation=["0.0"], seed=SEEDS)
     if config["save_models"]["stl"]:
-        files += _grid("stl", "model", task=TASKS, ablation=ABLATIONS, seed=SEEDS)
+        files += _grid("stl", "model", HEADS, task=TASKS, ablation=ABLATIONS, seed=SEEDS)
     return list(dict.fromkeys(files))
 
 
@@ -534,9 +558,9 @@ def save_flag(kind):
     return "--save-model" if config["save_models"][kind] else ""
 
 
-def model_output(kind):
+def model_output(kind, head="linear"):
     """A training job's saved model, declared as an output where config save_models keeps it."""
-    return {"model": directory(job_file(kind, "model"))} if config["save_models"][kind] else {}
+    return {"model": directory(job_file(kind, "model", head))} if config["save_models"][kind] else {}
 
 
 def mtl_tasks(wildcards):

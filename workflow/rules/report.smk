@@ -18,6 +18,7 @@ CROSS_FIGURES = [crosscorpus.figure_name(e) for e in CROSS_ENTITIES]
 # The storage/memory table measures the saved MTL model of the first seed at ablation 0.
 STORAGE = bool(config["save_models"]["mtl"])
 STORAGE_SEED = SEEDS[0]
+STORAGE_HEAD = HEADS[0]  # the first head's models (linear unless heads lists crf first)
 BOOTSTRAP_ROUNDS = 1000
 
 
@@ -124,9 +125,9 @@ rule cross_corpus:
 rule storage:
     """Parameters, disk size and inference peak memory: one STL model per task vs one MTL model."""
     input:
-        model=job_file("mtl", "model", ablation="0.0", seed=STORAGE_SEED),
+        model=job_file("mtl", "model", STORAGE_HEAD, ablation="0.0", seed=STORAGE_SEED),
         stl=(
-            [job_file("stl", "model", task=t, ablation="0.0", seed=STORAGE_SEED) for t in TASKS]
+            [job_file("stl", "model", STORAGE_HEAD, task=t, ablation="0.0", seed=STORAGE_SEED) for t in TASKS]
             if config["save_models"]["stl"]
             else []
         ),

@@ -129,3 +129,65 @@ use rule train_stl as train_baseline with:
         runtime=train_runtime_for("baseline", BASELINE_TRAINING),
     log:
         job_log("baseline"),
+
+
+# CRF heads (config heads: [..., crf]): every rule above but the baseline once more, with
+# --head crf and the same folders under results/crf/; STL from MTL starts from the CRF MTL
+# encoder without the type (a fresh CRF head, as the linear rule starts a fresh linear one).
+if "crf" in HEADS:
+
+    use rule train_stl as train_stl_crf with:
+        output:
+            **model_output("stl", "crf"),
+            metrics=job_file("stl", "metrics.json", "crf"),
+            predictions=predictions_file("stl", head="crf"),
+        params:
+            training=training_args(head="crf"),
+        log:
+            job_log("stl", "crf"),
+
+    use rule train_mtl as train_mtl_crf with:
+        output:
+            metrics=job_file("mtl", "metrics.json", "crf"),
+            predictions=[predictions_file("mtl", task=t, head="crf") for t in TASKS],
+        params:
+            training=training_args(head="crf"),
+        log:
+            job_log("mtl", "crf"),
+
+    if config["save_models"]["mtl"]:
+
+        use rule train_mtl_saved as train_mtl_saved_crf with:
+            output:
+                metrics=job_file("mtl", "metrics.json", "crf", ablation="0.0"),
+                predictions=[predictions_file("mtl", task=t, head="crf", ablation="0.0") for t in TASKS],
+                model=directory(job_file("mtl", "model", "crf", ablation="0.0")),
+            params:
+                training=training_args(head="crf"),
+            log:
+                job_log("mtl", "crf", ablation="0.0"),
+
+        ruleorder: train_mtl_saved_crf > train_mtl_crf
+
+    use rule train_mtl_without as train_mtl_without_crf with:
+        output:
+            metrics=job_file("mtl_without", "metrics.json", "crf"),
+            predictions=directory(job_file("mtl_without", "predictions", "crf")),
+            model=directory(job_file("mtl_without", "model", "crf")),
+        params:
+            training=training_args(head="crf"),
+        log:
+            job_log("mtl_without", "crf"),
+
+    use rule train_stl_from_mtl as train_stl_from_mtl_crf with:
+        input:
+            windows=lambda w: window_files([w.task]),
+            cross_test=lambda w: cross_test_inputs(cross_targets(w.task)),
+            encoder=rules.train_mtl_without_crf.output.model,
+        output:
+            metrics=job_file("stl_from_mtl", "metrics.json", "crf"),
+            predictions=predictions_file("stl_from_mtl", head="crf"),
+        params:
+            training=training_args(head="crf"),
+        log:
+            job_log("stl_from_mtl", "crf"),

@@ -89,6 +89,7 @@ def _child(spec: dict) -> dict:
     if spec["heads"] is not None:
         keep = list(model.tasks)[: spec["heads"]]
         model.heads = torch.nn.ModuleDict({t: model.heads[t] for t in keep})
+        model.crfs = torch.nn.ModuleDict({t: model.crfs[t] for t in keep if t in model.crfs})
         model.tasks = {t: model.tasks[t] for t in keep}
     model.to(device).eval()
     length = min(spec["max_length"], model.encoder.config.max_position_embeddings)
@@ -108,7 +109,11 @@ def _parameters(model_dir: Path) -> tuple[int, dict[str, int], str]:
     from mtlner.training.model import MultiTaskTagger
 
     model, _ = MultiTaskTagger.load(model_dir)
-    per_head = {t: parameter_count(h) for t, h in model.heads.items()}
+    # a CRF head is its linear emission layer plus the CRF's start, end and transition scores
+    per_head = {
+        t: parameter_count(h) + (parameter_count(model.crfs[t]) if t in model.crfs else 0)
+        for t, h in model.heads.items()
+    }
     return parameter_count(model.encoder), per_head, getattr(model, "encoder_source", None) or ""
 
 
@@ -121,7 +126,7 @@ def storage_table(
     encoder_params, head_params, source = _parameters(mtl_model)
     n = len(head_params)
     mtl_disk = _disk_mb(mtl_model)
-    head_disk = _disk_mb(mtl_model / "heads.pt") / n
+    head_disk = sum(_disk_mb(mtl_model / f) for f in ("heads.pt", "crf.pt") if (mtl_model / f).is_file()) / n
     mtl_peak = measure_inference(mtl_model, None, max_length, batch, device)
     if stl_models:
         stl_models = [Path(p) for p in stl_models]

@@ -13,6 +13,9 @@ from mtlner.errors import UserError
 
 # our names -> transformers.get_scheduler's; both warm up linearly over warmup_ratio of the steps
 SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear"}
+# a task's head: the paper's linear layer over every subword, or that layer's scores as the
+# emissions of a linear-chain CRF over the words (mtlner.training.crf; the paper's section 7)
+HEADS = ("linear", "crf")
 
 
 @dataclass
@@ -44,6 +47,7 @@ class TrainConfig:
     # a job killed without warning loses at most this much training.
     checkpoint_minutes: float = 15.0
     label_subwords: str = "all"  # "all" (paper: every subword carries its word's tag) or "first"
+    head: str = "linear"  # one of HEADS
 
     def __post_init__(self) -> None:
         # here, not at the top: mtlner.data.windows imports torch, which the CLI's parser does not need
@@ -51,6 +55,8 @@ class TrainConfig:
 
         if self.label_subwords not in LABEL_SUBWORDS:
             raise UserError(f"label_subwords {self.label_subwords!r} is unknown", hint="use all (paper) or first")
+        if self.head not in HEADS:
+            raise UserError(f"head {self.head!r} is unknown", hint="use linear (paper) or crf")
         if self.scheduler not in SCHEDULES:
             raise UserError(f"scheduler {self.scheduler!r} is unknown", hint="use constant (paper) or linear")
         if not self.checkpoint_minutes >= 0:

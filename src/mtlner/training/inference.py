@@ -9,7 +9,10 @@ read windows through these functions, so a window is padded, batched and read al
   bounded memory); :func:`predict_windows` hands the predictions back in the windows' order;
 - :func:`autocast`: bf16 on CUDA when asked, full precision everywhere else;
 - :func:`predict_windows`: each word's label (and its probability) from one or more task heads,
-  read where the model was trained to put it (:func:`mtlner.data.labels.word_positions`).
+  read where the model was trained to put it (:func:`mtlner.data.labels.word_positions`): the
+  linear head's argmax, or the CRF head's Viterbi path over those word positions (its
+  probability the CRF's marginal, forward-backward);
+- :func:`word_masks`: those word positions as the CRF's mask, with every packed sentence's start.
 
 The label scheme and the IOB2 span decoder are :mod:`mtlner.data.labels`'. torch is imported
 inside the functions that need it, so a job that imports this module for its types alone
@@ -102,6 +105,16 @@ def eval_batches(windows: list[Window], max_tokens: int) -> list[list[int]]:
     return batches
 
 
+def word_masks(windows: list[Window], label_subwords: str, width: int, device: torch.device):
+    """(mask, sentence_starts) of a padded batch for a CRF head: each word's read-from subword
+    (:func:`mtlner.data.labels.word_positions`), so [CLS], [SEP], pads and the subwords a word
+    is not read from are never CRF states; every sentence of a packed window starts anew (no I)."""
+    from mtlner.training.crf import masks_from_positions
+
+    positions = [word_positions(w, label_subwords) for w in windows]
+    return masks_from_positions(positions, width, [w.sentence_lengths for w in windows], device=device)
+
+
 # --------------------------------------------------------------------------- prediction
 
 
@@ -142,6 +155,8 @@ def predict_windows(
     its first (``"first"``), with its probability when ``probabilities`` is set.
 
     ``model`` is a :class:`~mtlner.training.model.MultiTaskTagger` (or its torch.compile'd version);
+    a CRF head's words are its Viterbi path, their probabilities the CRF's marginals of that path's
+    labels (each word's own, not the whole path's);
     windows are padded in length-sorted batches of at most ``max_tokens`` padded subwords, which
     does not change any window's logits (its pads are masked). ``amp``: a zero-argument factory
     of the context every forward pass runs in (default: :func:`autocast` of ``device``, bf16 on
@@ -149,8 +164,10 @@ def predict_windows(
     """
     import torch
 
+    tagger = getattr(model, "_orig_mod", model)
     if tasks is None:
-        tasks = list(getattr(model, "_orig_mod", model).heads)
+        tasks = list(tagger.heads)
+    crfs = getattr(tagger, "crfs", {})
     amp = amp or (lambda: autocast(device))
     out: list[dict[str, WordPredictions] | None] = [None] * len(windows)
     model.eval()
@@ -160,7 +177,12 @@ def predict_windows(
             with amp():
                 logits = _logits(model, ids, mask, tasks)
             read = {}
+            words = None
             for task, values in logits.items():
+                if task in crfs:
+                    words = words or word_masks([windows[i] for i in batch], label_subwords, ids.shape[1], device)
+                    read[task] = _crf_read(crfs[task], values, *words, probabilities)
+                    continue
                 best = values.argmax(-1)
                 chance = (
                     values.float().softmax(-1).gather(-1, best.unsqueeze(-1)).squeeze(-1).cpu()
@@ -179,3 +201,21 @@ def predict_windows(
             if progress is not None:
                 progress(len(batch))
     return out
+
+
+def _crf_read(crf, emissions, mask, starts, probabilities: bool):
+    """A CRF head's reading of a batch, in the shape the linear head's is read from: (label id
+    per subword position [batch, seq], its marginal probability or None), filled at the word
+    positions (the mask) in their order."""
+    import torch
+
+    paths = crf.decode(emissions, mask, starts)
+    best = torch.zeros(mask.shape, dtype=torch.long)
+    mask_cpu = mask.cpu()
+    for row, path in enumerate(paths):
+        best[row, mask_cpu[row]] = torch.tensor(path, dtype=torch.long)
+    chance = None
+    if probabilities:
+        marginals = crf.marginals(emissions, mask, starts).cpu()
+        chance = marginals.gather(-1, best.unsqueeze(-1)).squeeze(-1)
+    return best, chance

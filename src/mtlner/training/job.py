@@ -80,6 +80,7 @@ def metrics_json(args, result, cross: list[dict], encoder_load_seconds: float, h
     :func:`training_scores`, the cross-corpus scores, and how the process started."""
     return {
         "kind": args.kind,
+        "head": args.head,
         "ablation": args.ablation,
         "seed": args.seed,
         "without": args.without,
@@ -133,7 +134,7 @@ def run(args, hooks: Hooks) -> None:
     torch.manual_seed(args.seed)  # head initialisation
     loading = time.monotonic()
     try:
-        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout)
+        model = MultiTaskTagger.create(args.init, {t.name: t.entity for t in tasks}, dropout=cfg.dropout, head=cfg.head)
     except UserError as err:  # e.g. truncated weights, which the checks above do not read
         if not saved:
             raise

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from mtlner.atomic import atomic_path
 from mtlner.errors import Preempted, UserError, first_line
 from mtlner.data.labels import IGNORE, LABELS, SPECIAL
-from mtlner.training.inference import autocast, collate, pick_device, predict_windows
+from mtlner.training.inference import autocast, collate, pick_device, predict_windows, word_masks
 from mtlner.training.metrics import LEVELS, scores
 from mtlner.training.model import MultiTaskTagger
 from mtlner.training.config import SCHEDULES, TrainConfig
@@ -344,6 +344,8 @@ def _fingerprint(tasks: list[Task], cfg: TrainConfig, init: str) -> str:
     the starting weights' identity and every window of every split of every task, subwords and
     labels alike (a corrected tag changes it)."""
     settings = asdict(cfg) | {"progress": None, "device": None, "checkpoint_minutes": None}
+    if cfg.head == "linear":  # as before heads were a setting: a linear run's checkpoint still resumes
+        del settings["head"]
     h = hashlib.sha256(json.dumps([settings, _init_identity(init)], sort_keys=True, default=str).encode())
     for t in tasks:
         h.update(f"task {t.name} {t.entity} {t.train_total}".encode())
@@ -504,12 +506,24 @@ def _selection_score(dev: dict[str, dict], metric: str) -> float:
     return sum(r[level]["f1"] for r in dev.values()) / len(dev)
 
 
+def head_loss(run: Run, task: str, windows: list[Window], logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The task head's loss on a batch. Linear: cross-entropy over every labelled subword (the
+    paper's; [CLS]/[SEP] included as SPECIAL). CRF: the negative log-likelihood of the gold word
+    path over the words' read-from subwords (special tokens and pads are not states), divided by
+    the number of words, so both losses are per position and one learning rate suits both."""
+    crf = run.model.crfs[task] if task in run.model.crfs else None
+    if crf is None:
+        return F.cross_entropy(logits.float().reshape(-1, len(LABELS)), labels.reshape(-1), ignore_index=IGNORE)
+    mask, starts = word_masks(windows, run.cfg.label_subwords, logits.shape[1], logits.device)
+    return crf.neg_log_likelihood(logits, labels, mask, starts, reduction="token_mean")
+
+
 def train_step(run: Run, task: str, windows: list[Window]) -> float:
     """One optimiser step on one batch of one task; returns the loss."""
     ids, mask, labels = collate(windows, run.pad_id, run.device, run.cfg.label_subwords)
     with run.autocast():
         logits = run.forward(ids, mask, task)
-    loss = F.cross_entropy(logits.float().reshape(-1, len(LABELS)), labels.reshape(-1), ignore_index=IGNORE)
+    loss = head_loss(run, task, windows, logits, labels)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if run.cfg.grad_clip:

@@ -1,10 +1,17 @@
-"""One shared transformer encoder with one linear head per task.
+"""One shared transformer encoder with one head per task.
 
-STL is the one-task case. A saved model is a folder::
+STL is the one-task case. A task's head is the paper's linear layer over every subword
+(``head="linear"``), or that same layer's scores as the emissions of a linear-chain CRF over the
+task's words (``head="crf"``, :class:`mtlner.training.crf.LinearChainCRF`: transitions learnt
+per task, IOB2 constraints in the likelihood and in Viterbi decoding). Every task of a model has
+the same kind of head. A saved model is a folder::
 
     encoder/      the encoder and its tokenizer (``save_pretrained``; loadable by Auto classes)
-    heads.pt      state dict of the task heads
-    model.json    tasks, their entity types, label names, max length, where the encoder came from
+    heads.pt      state dict of the task heads' linear layers
+    crf.pt        CRF heads only: state dict of the per-task CRFs (start, end, transitions)
+    model.json    tasks, their entity types, label names, head, max length, where the encoder came from
+
+A model.json without ``head`` (folders written before CRF heads existed) is a linear model.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from torch import nn
 from mtlner.atomic import atomic_path
 from mtlner.errors import UserError, first_line
 from mtlner.data.labels import LABEL_SUBWORDS, LABELS
+from mtlner.training.config import HEADS
+from mtlner.training.crf import LinearChainCRF
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +89,34 @@ def load_encoder(name: str):
 
 
 class MultiTaskTagger(nn.Module):
-    def __init__(self, encoder: nn.Module, tasks: dict[str, str], dropout: float = 0.1):
-        """``tasks`` maps task name -> entity type; one 4-way linear head per task."""
+    def __init__(self, encoder: nn.Module, tasks: dict[str, str], dropout: float = 0.1, head: str = "linear"):
+        """``tasks`` maps task name -> entity type; one 4-way linear head per task and, with
+        ``head="crf"``, one CRF per task over those scores (``crfs``; empty for linear heads)."""
         super().__init__()
+        if head not in HEADS:
+            raise UserError(f"head {head!r} is unknown", hint="use linear (paper) or crf")
         self.encoder = encoder
         self.tasks = dict(tasks)
+        self.head = head
         self.dropout = nn.Dropout(dropout)
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, len(LABELS)) for name in self.tasks})
+        # the CRF's states are O, B and I; SPECIAL ([CLS]/[SEP]) is never a word, so never a state
+        self.crfs = nn.ModuleDict({name: LinearChainCRF(LABELS) for name in self.tasks} if head == "crf" else {})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, task: str) -> torch.Tensor:
+        """The task head's scores of every subword ([batch, seq, labels]): the linear head's
+        logits, or the CRF head's emissions (decoded by :attr:`crfs` over the word positions)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.heads[task](self.dropout(hidden))
 
     @classmethod
-    def create(cls, encoder_name: str, tasks: dict[str, str], dropout: float = 0.1) -> "MultiTaskTagger":
-        """A fresh tagger: pretrained encoder (any path, hub name or saved model folder), new heads."""
-        model = cls(load_encoder(encoder_name), tasks, dropout)
+    def create(
+        cls, encoder_name: str, tasks: dict[str, str], dropout: float = 0.1, head: str = "linear"
+    ) -> "MultiTaskTagger":
+        """A fresh tagger: pretrained encoder (any path, hub name or saved model folder), new heads
+        (from a saved model folder only its encoder is taken: STL from MTL starts its head fresh)."""
+        model = cls(load_encoder(encoder_name), tasks, dropout, head)
         model.encoder_source = encoder_name
         return model
 
@@ -106,9 +126,12 @@ class MultiTaskTagger(nn.Module):
             self.encoder.save_pretrained(tmp / "encoder")
             tokenizer.save_pretrained(tmp / "encoder")
             torch.save(self.heads.state_dict(), tmp / "heads.pt")
+            if self.head == "crf":
+                torch.save(self.crfs.state_dict(), tmp / "crf.pt")
             meta = {
                 "tasks": self.tasks,
                 "labels": list(LABELS),
+                "head": self.head,
                 "encoder_source": getattr(self, "encoder_source", None),
                 **(extra or {}),
             }
@@ -122,8 +145,10 @@ class MultiTaskTagger(nn.Module):
         directory = Path(directory)
         meta = check_model_folder(directory)
         try:
-            model = cls(load_encoder(str(directory / "encoder")), meta["tasks"])
+            model = cls(load_encoder(str(directory / "encoder")), meta["tasks"], head=meta.get("head", "linear"))
             model.heads.load_state_dict(torch.load(directory / "heads.pt", weights_only=True))
+            if model.head == "crf":
+                model.crfs.load_state_dict(torch.load(directory / "crf.pt", weights_only=True))
             tokenizer = load_tokenizer(str(directory / "encoder"))
         except UserError:
             raise
@@ -146,7 +171,8 @@ class MultiTaskTagger(nn.Module):
 # --------------------------------------------------------------------------- a saved model folder's checks
 
 _RECOPY = (
-    "copy the whole model folder again from the run that wrote it (encoder/, heads.pt and model.json belong together)"
+    "copy the whole model folder again from the run that wrote it (encoder/, heads.pt, model.json "
+    "and a CRF model's crf.pt belong together)"
 )
 
 
@@ -180,6 +206,11 @@ def _check_meta(path: Path) -> dict:
         raise UserError(
             f"{path}: max_length {max_length!r} is not a window size (an integer of at least 8)", hint=_RECOPY
         )
+    if meta.get("head", "linear") not in HEADS:
+        raise UserError(
+            f"{path}: head {meta['head']!r} is not one of {', '.join(HEADS)}",
+            hint="tag with the mtlner version that trained the model",
+        )
     if meta.get("label_subwords", "all") not in LABEL_SUBWORDS:
         raise UserError(
             f"{path}: label_subwords {meta['label_subwords']!r} is not one of {', '.join(LABEL_SUBWORDS)}", hint=_RECOPY
@@ -207,19 +238,45 @@ def _check_encoder_folder(encoder: Path) -> int | None:
     return hidden if isinstance(hidden, int) else None
 
 
-def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
+def _read_state(path: Path, what: str) -> dict:
     if not path.is_file():
         raise UserError(f"{path} is not a file", hint=_RECOPY)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, EOF, not a pickle at all, ...
         raise UserError(
-            f"{path} cannot be read ({first_line(err)}): it is truncated or not a heads file", hint=_RECOPY
+            f"{path} cannot be read ({first_line(err)}): it is truncated or not a {what} file", hint=_RECOPY
         ) from err
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
-        raise UserError(f"{path} is not a state dict of task heads", hint=_RECOPY)
+        raise UserError(f"{path} is not a state dict of task {what}s", hint=_RECOPY)
+    return state
+
+
+def _check_crfs(path: Path, tasks: dict[str, str]) -> None:
+    """crf.pt: start, end and transition scores over the IOB states of every task."""
+    state = _read_state(path, "CRF")
+    states = len(LinearChainCRF(LABELS).state_ids)
+    shapes = {"start": (states,), "end": (states,), "transitions": (states, states)}
+    expected = {f"{t}.{p}" for t in tasks for p in shapes}
+    if set(state) != expected:
+        found = sorted({k.rsplit(".", 1)[0] for k in state})
+        raise UserError(
+            f"{path} holds CRFs for {', '.join(found) or 'no task'} but {path.parent / 'model.json'} lists "
+            f"{', '.join(tasks)}: the two files come from different models",
+            hint=_RECOPY,
+        )
+    for key, tensor in state.items():
+        want = shapes[key.rsplit(".", 1)[1]]
+        if tuple(tensor.shape) != want:
+            raise UserError(
+                f"{path}: {key} has shape {tuple(tensor.shape)}, a CRF over O, B, I needs {want}", hint=_RECOPY
+            )
+
+
+def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
+    state = _read_state(path, "head")
     expected = {f"{t}.{p}" for t in tasks for p in ("weight", "bias")}
     if set(state) != expected:
         found = sorted({k.rsplit(".", 1)[0] for k in state})
@@ -261,6 +318,10 @@ def check_model_folder(folder: str | Path) -> dict:
     meta = _check_meta(folder / "model.json")
     hidden = _check_encoder_folder(folder / "encoder")
     _check_heads(folder / "heads.pt", meta["tasks"], hidden)
+    if meta.get("head", "linear") == "crf":
+        if not (folder / "crf.pt").exists():
+            raise UserError(f"{folder / 'crf.pt'} is missing: model.json says the heads are CRFs", hint=_RECOPY)
+        _check_crfs(folder / "crf.pt", meta["tasks"])
     return meta
 
 
