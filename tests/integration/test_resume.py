@@ -137,3 +137,29 @@ def test_killed_job_resumes_to_identical_metrics(sig, windows, uninterrupted, tm
     for pred in (uninterrupted / "predictions").glob("*.tsv"):
         assert (out / "predictions" / pred.name).read_text() == pred.read_text()
     assert not (out / ".work").exists(), "checkpoint folder left behind after success"
+
+
+def test_a_crf_job_resumes_to_identical_metrics_and_crf_weights(windows, tmp_path):
+    """The CRF's transitions live in the model's state dict: a SIGTERM'd CRF job resumes to the
+    uninterrupted run's metrics, predictions and saved crf.pt."""
+    import torch
+
+    def cmd(out):
+        return _train_cmd(windows, out) + ["--head", "crf", "--save-model"]
+
+    full = tmp_path / "full"
+    res = subprocess.run(cmd(full), env=_env(), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected = json.loads((full / "metrics.json").read_text())
+    assert expected["head"] == "crf" and expected["config"]["head"] == "crf"
+    out = tmp_path / "run"
+    assert _interrupt(cmd(out), out, signal.SIGTERM, tmp_path / "first.log") == 143
+    res = subprocess.run(cmd(out), env=_env(), capture_output=True, text=True)
+    assert res.returncode == 0 and "resuming from" in res.stderr, res.stderr[-3000:]
+    assert _comparable(json.loads((out / "metrics.json").read_text())) == _comparable(expected)
+    assert (out / "predictions" / "species_demo.test.tsv").read_text() == (
+        full / "predictions" / "species_demo.test.tsv"
+    ).read_text()
+    resumed_crf, full_crf = (torch.load(d / "model" / "crf.pt") for d in (out, full))
+    assert resumed_crf.keys() == full_crf.keys() and all(torch.equal(resumed_crf[k], full_crf[k]) for k in full_crf)
+    assert full_crf["species_demo.transitions"].abs().sum() > 0

@@ -58,7 +58,8 @@ def job_costs(metrics_paths, window_stats: dict[str, dict]) -> pd.DataFrame:
             evaluated += stats.get("dev", {}).get("subwords", 0) * len(history)
         rows.append(
             {
-                "kind": data["kind"],
+                # a CRF job is its own row (stl_crf, ...): its cost per epoch beside the linear head's
+                "kind": data["kind"] + ("_crf" if data.get("head", "linear") == "crf" else ""),
                 "without": data.get("without") or "",
                 "ablation": float(data["ablation"]),
                 "seed": int(data["seed"]),

@@ -61,7 +61,10 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
     in_corpus: dict[tuple, dict] = {}  # (kind, without, ablation, seed, task) -> its test scores
     for path in metrics_paths:
         data = _read(path)
-        job = (data["kind"], data.get("without") or "", float(data["ablation"]), int(data["seed"]))
+        # a CRF job is a kind of its own (stl_crf, ...): its own rows and heat-map panel, and its
+        # targets' in-corpus F1 from the CRF jobs of the same ablation and seed
+        kind = data["kind"] + ("_crf" if data.get("head", "linear") == "crf" else "")
+        job = (kind, data.get("without") or "", float(data["ablation"]), int(data["seed"]))
         for task, result in data["tasks"].items():
             in_corpus[job + (task,)] = result["test"]
         jobs.append((job, data))
