@@ -344,6 +344,7 @@ def fig_heads_strict_overlap(heads_boundary):
             ax.scatter(x, strict, color=colour, s=36, zorder=3, label=f"{head}, strict")
             ax.scatter(x, overlap, facecolor="white", edgecolor=colour, s=36, zorder=3, label=f"{head}, overlap")
         ax.set_xticks(positions, [f"{r.dataset}\n({r.entity})" for r in sub.itertuples()], fontsize=8)
+        ax.set_xlim(-0.6, len(sub) - 0.4)
         ablation = sub["ablation"].min() if len(sub) else 0.0
         removed = "no data removed" if ablation == 0 else f"{ablation:g} of training data removed"
         ax.set_title(f"{KIND_LABELS[kind]}, {removed}", fontsize=10)
