@@ -295,3 +295,41 @@ def test_the_strict_overlap_figure_has_a_panel_per_kind_and_the_same_bytes_twice
         plots._save(plots.fig_heads_strict_overlap(table), tmp_path / attempt)
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+# --------------------------------------------------------------------------- metrics.json readers
+
+
+def _with_head(path, head):
+    data = json.loads(path.read_text())
+    crf = path.parent / "crf" / "metrics.json"
+    return write(crf, json.dumps(data | {"head": head}))
+
+
+def test_cross_corpus_reads_the_linear_jobs_only(tmp_path):
+    from mtlner.report.crosscorpus import cross_corpus_table
+    from tests.unit.test_crosscorpus import _metrics
+
+    paths = [
+        _metrics(tmp_path, "stl", {"a": 0.8}, [("a", "b", 0.5)]),
+        _metrics(tmp_path, "stl", {"b": 0.7}, [("b", "a", 0.6)]),
+    ]
+    # the CRF twin of the first job: same key, other scores; it would replace b's own in-corpus F1 too
+    crf = _with_head(_metrics(tmp_path / "c", "stl", {"b": 0.1}, [("b", "a", 0.05)]), "crf")
+    linear = cross_corpus_table(paths)
+    assert cross_corpus_table(paths + [crf]).equals(linear)
+    assert linear.set_index("source").loc["a", "target_in_corpus_f1"] == 0.7
+
+
+def test_cost_gives_crf_jobs_kinds_of_their_own_and_prices_the_grid_from_linear_stl(tmp_path):
+    from mtlner.report.cost import cost_table, job_costs, throughput
+    from tests.unit.test_cost import STATS, _metrics
+
+    linear = _metrics(tmp_path / "1.json", "stl", ["a"], train_s=10, eval_s=2)
+    crf = _with_head(_metrics(tmp_path / "2" / "m.json", "stl", ["a"], train_s=30, eval_s=2), "crf")
+    jobs = job_costs([linear, crf], STATS)
+    table = cost_table(jobs).set_index("kind")
+    assert list(table.index) == ["crf_stl", "stl", "all"]
+    assert table.loc["stl", "device_hours"] == pytest.approx(2 * 12 / 3600)
+    assert table.loc["all", "device_hours"] == pytest.approx(2 * (12 + 32) / 3600)
+    assert throughput(jobs) == throughput(job_costs([linear], STATS))  # 1000 subwords a 10 s epoch

@@ -7,7 +7,8 @@ entity-level precision, recall and F1 on the target, the source's in-corpus F1, 
 target's own in-corpus F1 in the same kind, ablation and seed, the word-level F1 and drop, and
 ``evaluation_only``: a target no job trained on) and one heat map per entity type
 (``fig_cross_corpus_<entity>``: rows the trained sources, columns the sources and then the
-evaluation-only targets).
+evaluation-only targets). Both read the linear head's jobs only (a metrics.json with ``head``
+``crf``, issue 21, is skipped), as the paper's tables do.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
     in_corpus: dict[tuple, dict] = {}  # (kind, without, ablation, seed, task) -> its test scores
     for path in metrics_paths:
         data = _read(path)
+        if (data.get("head") or "linear") != "linear":
+            continue  # a CRF job would share its (kind, without, ablation, seed) key with the linear one
         job = (data["kind"], data.get("without") or "", float(data["ablation"]), int(data["seed"]))
         for task, result in data["tasks"].items():
             in_corpus[job + (task,)] = result["test"]
