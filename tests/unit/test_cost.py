@@ -147,3 +147,23 @@ def test_cli_names_a_paper_dir_without_table1(tmp_path, capsys):
     args = ["cost", "--metrics", str(metrics), "--window-stats", str(window), "--grid-config", str(grid)]
     assert main([*args, "--paper-dir", str(tmp_path / "empty"), "--out-dir", str(tmp_path / "t")]) != 0
     assert str(tmp_path / "empty" / "table1_mentions.csv") in capsys.readouterr().err
+
+
+def _with_head(path, head):
+    """A copy of a metrics.json in a crf/ folder beside it, with ``head`` set."""
+    data = json.loads(path.read_text())
+    crf = path.parent / "crf" / "metrics.json"
+    crf.parent.mkdir(parents=True, exist_ok=True)
+    crf.write_text(json.dumps(data | {"head": head}))
+    return crf
+
+
+def test_cost_gives_crf_jobs_kinds_of_their_own_and_prices_the_grid_from_linear_stl(tmp_path):
+    linear = _metrics(tmp_path / "1.json", "stl", ["a"], train_s=10, eval_s=2)
+    crf = _with_head(_metrics(tmp_path / "2" / "m.json", "stl", ["a"], train_s=30, eval_s=2), "crf")
+    jobs = job_costs([linear, crf], STATS)
+    table = cost_table(jobs).set_index("kind")
+    assert list(table.index) == ["stl", "stl_crf", "all"]
+    assert table.loc["stl", "device_hours"] == pytest.approx(2 * 12 / 3600)
+    assert table.loc["all", "device_hours"] == pytest.approx(2 * (12 + 32) / 3600)
+    assert throughput(jobs) == throughput(job_costs([linear], STATS))  # 1000 subwords a 10 s epoch

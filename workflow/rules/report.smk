@@ -8,11 +8,15 @@ from mtlner.report.plots import figure_names
 from mtlner.report import analysis
 from mtlner.report import crosscorpus
 
-TABLE_NAMES = table_names(entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED)
+# with heads: [..., crf] the tables add heads and heads_significance, the error analysis
+# heads_boundary_errors, heads_seen_unseen and fig_heads_strict_overlap (CRF against linear)
+TABLE_NAMES = table_names(
+    entity_ablation=bool(MTL_ENTITIES), paper=bool(PAPER_DIR), baseline=BASELINE_ENABLED, heads=HEADS
+)
 FIGURE_NAMES = figure_names(entity_ablation=bool(MTL_ENTITIES))
 # seen/unseen mentions and boundary errors: their own rule (error_analysis), from predictions
-ANALYSIS_TABLES = list(analysis.TABLES)
-ANALYSIS_FIGURES = analysis.figure_names(entity_ablation=bool(MTL_ENTITIES))
+ANALYSIS_TABLES = analysis.table_names(heads=HEADS)
+ANALYSIS_FIGURES = analysis.figure_names(entity_ablation=bool(MTL_ENTITIES), heads=HEADS)
 # cross-corpus transfer (rule cross_corpus): a heat map per entity type with two tasks or more
 CROSS_FIGURES = [crosscorpus.figure_name(e) for e in CROSS_ENTITIES]
 # The storage/memory table measures the saved MTL model of the first seed at ablation 0.

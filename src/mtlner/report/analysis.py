@@ -19,9 +19,12 @@ documents) with mentions as strict IOB2 spans (``metrics.entity_spans``, the ent
   mentions overlapped only inexactly) so that gold = exact + boundary_gold + missed and
   predicted = exact + boundary + spurious.
 
-Jobs are the rows of the collected results (kind, without, task, ablation, seed, source);
+Jobs are the rows of the collected results (kind, head, without, task, ablation, seed, source);
 each job's predictions are ``bootstrap.prediction_path(source, task)`` and must be among the
 files passed. Tables hold the mean over seeds (``_sd`` beside it with several seeds).
+``seen_unseen`` and ``boundary_errors`` summarise the linear head's jobs only (``summarise``);
+with CRF jobs the same per-job counts also give ``heads_seen_unseen``, ``heads_boundary_errors``
+and ``fig_heads_strict_overlap`` (``mtlner.report.heads``).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mtlner.report import heads as head_tables
 from mtlner.report.bootstrap import prediction_path
 from mtlner.errors import UserError
+from mtlner.report.io import heads_of, linear_only
 from mtlner.training.metrics import entity_spans
 
 KINDS = ("stl", "mtl", "stl_from_mtl")
@@ -48,9 +53,15 @@ TITLES = {
 }
 
 
-def figure_names(entity_ablation: bool = True) -> list[str]:
+def table_names(heads=("linear",)) -> list[str]:
+    """The tables `mtlner analysis` writes; ``heads``: the heads of the grid (config ``heads``)."""
+    return list(TABLES) + (list(head_tables.ANALYSIS_TABLES) if "crf" in heads else [])
+
+
+def figure_names(entity_ablation: bool = True, heads=("linear",)) -> list[str]:
     kinds = KINDS if entity_ablation else KINDS[:2]
-    return ["fig_unseen_data_ablation"] + [f"fig_boundary_errors_{kind}" for kind in kinds]
+    names = ["fig_unseen_data_ablation"] + [f"fig_boundary_errors_{kind}" for kind in kinds]
+    return names + (list(head_tables.ANALYSIS_FIGURES) if "crf" in heads else [])
 
 
 # --------------------------------------------------------------------------- reading
@@ -180,11 +191,12 @@ def _boundary_scores(c: dict) -> dict:
 def _jobs(results: pd.DataFrame) -> pd.DataFrame:
     rows = results[(results["split"] == "test") & (results["level"] == "entity") & results["kind"].isin(KINDS)]
     rows = rows[(rows["kind"] != "mtl") | (rows["without"] == "")]  # MTL without a type: no test predictions kept
-    return rows[["kind", "without", "task", "ablation", "seed", "train_windows", "source"]].drop_duplicates()
+    rows = rows.assign(head=heads_of(rows))
+    return rows[["kind", "head", "without", "task", "ablation", "seed", "train_windows", "source"]].drop_duplicates()
 
 
 def analyse(results: pd.DataFrame, predictions, windows: dict[str, str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per job and task (one row per seed): seen/unseen counts and boundary counts.
+    """Per job and task (one row per seed and head): seen/unseen counts and boundary counts.
 
     ``predictions``: every job's predictions file; ``windows``: task -> its train.pt cache.
     """
@@ -221,6 +233,7 @@ def analyse(results: pd.DataFrame, predictions, windows: dict[str, str | Path]) 
         sentences = read_tagged(given[path.resolve()])
         base = {
             "kind": job.kind,
+            "head": job.head,
             "without": job.without,
             "task": job.task,
             "ablation": float(job.ablation),
@@ -254,9 +267,10 @@ COUNTS = {"gold_seen", "gold_unseen", "pred_seen", "pred_unseen", "train_forms",
 
 
 def summarise(per_seed: pd.DataFrame, corpus: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Mean over seeds per (kind, without, task, ablation), ``_sd`` beside each where several
-    seeds ran; named and ordered like the other tables."""
+    """Mean over seeds per (kind, without, task, ablation) of the linear head's jobs, ``_sd``
+    beside each where several seeds ran; named and ordered like the other tables."""
     keys = ["kind", "without", "task", "ablation"]
+    per_seed = linear_only(per_seed)
     if per_seed.empty:
         return pd.DataFrame(columns=["kind", "without", "ablation", "entity", "dataset", "task", *columns])
     grouped = per_seed.groupby(keys, sort=False)[columns]
@@ -278,7 +292,8 @@ def summarise(per_seed: pd.DataFrame, corpus: pd.DataFrame, columns: list[str]) 
 def write_analysis(
     results_csv, corpus_stats, predictions, windows: dict[str, str], tables_dir, figures_dir
 ) -> list[Path]:
-    """Both tables (CSV + Markdown) and their figures (PNG + SVG)."""
+    """Both tables (CSV + Markdown) and their figures (PNG + SVG); with CRF jobs also the head
+    comparisons (``head_tables.ANALYSIS_TABLES`` and ``ANALYSIS_FIGURES``)."""
     from mtlner.report import plots
     from mtlner.report.io import load_corpus_stats, load_results, write_table
 
@@ -289,15 +304,23 @@ def write_analysis(
         "seen_unseen": summarise(seen, corpus, SEEN_COLUMNS),
         "boundary_errors": summarise(boundary, corpus, BOUNDARY_COLUMNS),
     }
+    titles = dict(TITLES)
+    crf = "crf" in head_tables.heads_in(results)
+    if crf:
+        frames["heads_seen_unseen"] = head_tables.heads_seen_unseen_table(seen, corpus)
+        frames["heads_boundary_errors"] = head_tables.heads_boundary_table(boundary, corpus)
+        titles |= head_tables.TITLES
     written = []
     for name, frame in frames.items():
-        written += write_table(frame, Path(tables_dir) / name, TITLES[name])
-    has_ea = (results["kind"] == "stl_from_mtl").any()
+        written += write_table(frame, Path(tables_dir) / name, titles[name])
+    has_ea = (linear_only(results)["kind"] == "stl_from_mtl").any()
     figures = {"fig_unseen_data_ablation": lambda: plots.fig_unseen_data_ablation(frames["seen_unseen"])}
     for kind in KINDS if has_ea else KINDS[:2]:
         figures[f"fig_boundary_errors_{kind}"] = lambda kind=kind: plots.fig_boundary_errors(
             frames["boundary_errors"], kind
         )
+    if crf:
+        figures["fig_heads_strict_overlap"] = lambda: plots.fig_heads_strict_overlap(frames["heads_boundary_errors"])
     for name, draw in figures.items():
         base = Path(figures_dir) / name
         plots._save(draw(), base)

@@ -6,7 +6,15 @@ Comparisons (one row each in ``significance.csv``):
 - ``mtl_vs_stl``: MTL against STL on each task, at every data-ablation level;
 - ``ablation_vs_0``: each ablation level against the same model kind's 0.0 level, for STL,
   MTL and STL-from-MTL (each task fine-tuned from the MTL encoder trained without its type);
-- ``stl_from_mtl_vs_stl``: STL fine-tuned from MTL-without-the-type against plain STL, per level.
+- ``stl_from_mtl_vs_stl``: STL fine-tuned from MTL-without-the-type against plain STL, per level;
+- ``crf_vs_linear`` (:func:`head_significance`, its own table ``heads_significance``): each STL,
+  MTL and STL-from-MTL job with the CRF head against the same job with the linear head (same
+  kind, type left out, task and level; the seeds both ran, paired seed by seed). The statistic
+  is entity-level (strict span) F1, as in every comparison here: the CRF head is meant to fix
+  span boundaries, which the word levels barely see.
+
+:func:`significance` compares the linear head's jobs only (``io.linear_only``), so its rows do
+not change when CRF jobs ran.
 
 A family for Holm's correction is one (comparison, kind, ablation level): all its tasks.
 A comparison on fewer than ``MIN_DOCUMENTS`` test documents keeps its p-value, but its
@@ -24,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mtlner.errors import UserError
+from mtlner.report.io import CRF, LINEAR, linear_only, rows_of_head
 from mtlner.report.stats import document_counts, holm, paired_bootstrap
 
 log = logging.getLogger(__name__)
@@ -119,14 +128,43 @@ def _compare(a: dict[int, str], b: dict[int, str], task: str, counts: _Counts, r
 
 def significance(results: pd.DataFrame, predictions, rounds: int = 1000, seed: int = 1) -> pd.DataFrame:
     """One row per comparison and task, with p and Holm-adjusted p (see the module docstring)."""
+    _check_rounds(rounds)
+    systems = _systems(linear_only(results))
+    return _bootstrap(
+        [(comparison, systems[a], a, systems[b], baseline) for comparison, a, b, baseline in _pairs(systems)],
+        predictions,
+        rounds,
+        seed,
+    )
+
+
+def head_significance(results: pd.DataFrame, predictions, rounds: int = 1000, seed: int = 1) -> pd.DataFrame:
+    """CRF head minus linear head per (kind, without, task, ablation), the significance table's
+    columns, comparison ``crf_vs_linear``; Holm's family: the tasks of one (kind, ablation)."""
+    _check_rounds(rounds)
+    linear, crf = (_systems(rows_of_head(results, head)) for head in (LINEAR, CRF))
+    pairs = [
+        ("crf_vs_linear", crf[key], key, linear[key], LINEAR)
+        for key in sorted(crf)
+        # MTL without a type keeps no test predictions (as in the analysis); baseline is linear only
+        if key in linear and key[0] in ("stl", "mtl", "stl_from_mtl") and not (key[0] == "mtl" and key[1])
+    ]
+    return _bootstrap(pairs, predictions, rounds, seed)
+
+
+def _check_rounds(rounds: int) -> None:
     if rounds < 1000:
         raise UserError(f"--rounds {rounds} is too few for a p-value to two decimals", hint="use at least 1000")
-    systems = _systems(results)
+
+
+def _bootstrap(pairs, predictions, rounds: int, seed: int) -> pd.DataFrame:
+    """``pairs``: (comparison, seeds of A, key of A, seeds of B, baseline label); one row each
+    that shares a seed, with the few-documents note and Holm within (comparison, kind, ablation)."""
     counts = _Counts(predictions)
     rows = []
-    for comparison, key_a, key_b, baseline in _pairs(systems):
+    for comparison, seeds_a, key_a, seeds_b, baseline in pairs:
         kind, without, task, ablation = key_a
-        result = _compare(systems[key_a], systems[key_b], task, counts, rounds, seed)
+        result = _compare(seeds_a, seeds_b, task, counts, rounds, seed)
         if result is not None:
             rows.append(
                 {

@@ -5,11 +5,13 @@ training and dev evaluation, checkpoint seconds where recorded, windows kept) an
 window statistics (``results/windows/<key>/<task>/stats.json``: subwords per split).
 
 - ``cost``: device-hours by job kind (and ablation level), with the shares of training, dev
-  evaluation and checkpoint writing.
+  evaluation and checkpoint writing; CRF-head jobs (issue 21) are kinds of their own
+  (``stl_crf``, ``mtl_crf``, ...), so the paper's kinds keep their rows and the ``all`` row
+  counts every job.
 - ``cost_projection``: the paper's design (STL and MTL at every ablation level, MTL without
   each entity type, STL fine-tuned from it at every level) for a list of tasks, priced with the
-  training and evaluation throughput measured in this run (subwords per second, STL jobs with no
-  data removed). A task's training subwords come from its windows when it ran, else from the
+  training and evaluation throughput measured in this run (subwords per second, linear-head STL
+  jobs with no data removed). A task's training subwords come from its windows when it ran, else from the
   paper's Table 1 (training mentions times the subwords per mention measured here): those rows
   say ``estimated``. A task neither way sized is not priced, and the total row says which and
   why; with none sized (own corpora, ``paper_dir: ""``) that row is the whole table.

@@ -7,7 +7,8 @@ entity-level precision, recall and F1 on the target, the source's in-corpus F1, 
 target's own in-corpus F1 in the same kind, ablation and seed, the word-level F1 and drop, and
 ``evaluation_only``: a target no job trained on) and one heat map per entity type
 (``fig_cross_corpus_<entity>``: rows the trained sources, columns the sources and then the
-evaluation-only targets).
+evaluation-only targets). Both read the linear head's jobs only (a metrics.json with ``head``
+``crf``, issue 21, is skipped), as the paper's tables do.
 """
 
 from __future__ import annotations

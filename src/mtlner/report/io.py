@@ -1,6 +1,11 @@
 """Reading and writing tables, shared by every report: the collected results and corpus stats
 in, and one writer that puts a table out as CSV (full precision) and Markdown (3 decimals,
-``<column>_sd`` folded in as ``mean ± sd``), each written atomically."""
+``<column>_sd`` folded in as ``mean ± sd``), each written atomically.
+
+Each result row has a ``head`` (``linear``, the paper's, or ``crf``; issue 21). Every table and
+figure of the paper's kind reads the linear rows only (:func:`linear_only`), so a run without
+CRF jobs writes exactly what it wrote before; the head comparisons (``mtlner.report.heads``)
+read both."""
 
 from __future__ import annotations
 
@@ -41,9 +46,37 @@ def load_results(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     # an all-empty column reads as float64 NaN; the entity names are text
     frame["without"] = frame["without"].astype(object).fillna("")
+    frame["head"] = heads_of(frame)  # a metrics.csv from before the head column: all linear
     if frame.empty:
         raise UserError(f"{path} holds no results", hint="run the training jobs first (snakemake builds them)")
     return frame
+
+
+LINEAR, CRF = "linear", "crf"
+
+
+def heads_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's head; ``linear`` where the frame has no head column or the cell is empty."""
+    import pandas as pd
+
+    if "head" not in frame:
+        return pd.Series(LINEAR, index=frame.index, dtype=object)
+    return frame["head"].astype(object).fillna(LINEAR).replace("", LINEAR)
+
+
+def has_crf(frame: pd.DataFrame) -> bool:
+    return bool((heads_of(frame) == CRF).any())
+
+
+def rows_of_head(frame: pd.DataFrame, head: str) -> pd.DataFrame:
+    """The rows of one head, without the head column (the frame the tables read before it existed)."""
+    keep = heads_of(frame) == head
+    return frame[keep].drop(columns="head", errors="ignore").reset_index(drop=True)
+
+
+def linear_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows every table and figure of the paper's kind reads: the linear head's."""
+    return rows_of_head(frame, LINEAR)
 
 
 def _fmt(value) -> str:

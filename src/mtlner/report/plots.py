@@ -7,6 +7,9 @@
 - fig6_stl_from_mtl: STL-from-MTL test F1 per dataset by fraction of training data removed,
   one panel per entity type, STL dashed for reference (paper Fig. 6)
 - fig_data_ablation: class-mean test F1 of STL and MTL by fraction removed, per entity type
+
+They read the linear head's rows only (``io.linear_only``); ``fig_heads_strict_overlap``
+(drawn by `mtlner analysis` when CRF jobs ran) sets the two heads side by side.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from mtlner.atomic import atomic_path  # noqa: E402
 from mtlner.report.stats import pearson  # noqa: E402
-from mtlner.report.io import load_corpus_stats, load_results  # noqa: E402
+from mtlner.report.io import linear_only, load_corpus_stats, load_results  # noqa: E402
 from mtlner.report.tables import class_averages  # noqa: E402
 
 COLOURS = {"cell_line": "#1b9e77", "chemical": "#d95f02", "gene": "#7570b3", "species": "#e7298a"}
@@ -309,6 +312,51 @@ def fig_boundary_errors(boundary, kind):
     return fig
 
 
+HEAD_COLOURS = {"linear": "#1b9e77", "crf": "#d95f02"}
+
+
+def fig_heads_strict_overlap(heads_boundary):
+    """Per task, no data removed (else the smallest fraction removed that CRF jobs ran at):
+    strict (filled) and overlap (hollow) entity-level test F1 of the linear and the CRF head
+    side by side, joined by a line whose length is the boundary-error gap; one panel per kind
+    (table heads_boundary_errors)."""
+    rows = heads_boundary[
+        (heads_boundary["kind"] != "stl_from_mtl") | (heads_boundary["without"] == heads_boundary["entity"])
+    ]
+    rows = rows[(rows["kind"] != "mtl") | (rows["without"] == "")]
+    kinds = [k for k in KIND_LABELS if k in set(rows["kind"])]
+    widest = max([len(rows[rows["kind"] == k]["task"].unique()) for k in kinds], default=1)
+    fig, axes = plt.subplots(
+        1, max(1, len(kinds)), figsize=(max(5, 0.9 * widest + 2) * max(1, len(kinds)), 4.2), squeeze=False, sharey=True
+    )
+    axes = list(axes.flat)
+    if not kinds:
+        axes[0].text(0.5, 0.5, "no CRF jobs with predictions", ha="center", va="center", transform=axes[0].transAxes)
+    for ax, kind in zip(axes, kinds):
+        sub = rows[rows["kind"] == kind]
+        sub = sub[(sub["ablation"] - sub["ablation"].min()).abs() < 1e-9].sort_values(["entity", "dataset"])
+        positions = np.arange(len(sub))
+        for offset, head in ((-0.15, "linear"), (0.15, "crf")):
+            x = positions + offset
+            strict, overlap = sub[f"f1_strict_{head}"].to_numpy(), sub[f"f1_overlap_{head}"].to_numpy()
+            colour = HEAD_COLOURS[head]
+            ax.vlines(x, strict, overlap, color=colour, linewidth=1.5)
+            ax.scatter(x, strict, color=colour, s=36, zorder=3, label=f"{head}, strict")
+            ax.scatter(x, overlap, facecolor="white", edgecolor=colour, s=36, zorder=3, label=f"{head}, overlap")
+        ax.set_xticks(positions, [f"{r.dataset}\n({r.entity})" for r in sub.itertuples()], fontsize=8)
+        ax.set_xlim(-0.6, len(sub) - 0.4)
+        ablation = sub["ablation"].min() if len(sub) else 0.0
+        removed = "no data removed" if ablation == 0 else f"{ablation:g} of training data removed"
+        ax.set_title(f"{KIND_LABELS[kind]}, {removed}", fontsize=10)
+        ax.set_ylim(0, 1.05)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("entity-level test F1 (mean over seeds)")
+    axes[0].legend(fontsize=8, ncols=2, loc="lower left")
+    fig.suptitle("Linear against CRF head: strict (filled) and overlap (hollow) F1; the line is the boundary gap")
+    fig.tight_layout()
+    return fig
+
+
 BUILDERS = {
     "fig4_f1_vs_size": fig4_f1_vs_size,
     "fig5_entity_ablation": fig5_entity_ablation,
@@ -318,7 +366,7 @@ BUILDERS = {
 
 
 def write_all_figures(results_csv, corpus_stats, out_dir) -> list[Path]:
-    results = load_results(results_csv)
+    results = linear_only(load_results(results_csv))  # the paper's figures: the linear head's jobs
     corpus = load_corpus_stats(corpus_stats)
     names = figure_names(entity_ablation=(results["kind"] == "stl_from_mtl").any())
     written = []

@@ -15,7 +15,7 @@ from mtlner.errors import UserError
 from mtlner.training.metrics import LEVELS
 
 COLUMNS = [
-    "kind", "without", "task", "entity_type", "ablation", "seed", "best_epoch", "epochs",
+    "kind", "head", "without", "task", "entity_type", "ablation", "seed", "best_epoch", "epochs",
     "train_windows", "train_windows_total", "train_seconds", "split", "level",
     "precision", "recall", "f1", "tp", "predicted", "gold", "source",
 ]  # fmt: skip
@@ -47,6 +47,8 @@ def _rows(path: Path, data: dict) -> list[dict]:
                 rows.append(
                     {
                         "kind": data["kind"],
+                        # metrics.json files from before the CRF head (issue 21) have no head: linear
+                        "head": data.get("head") or "linear",
                         "without": data.get("without") or "",
                         "task": task,
                         "entity_type": result["entity_type"],

@@ -6,6 +6,10 @@ ran, a table holds the mean over seeds and an ``<column>_sd`` column beside it; 
 "word" is the paper's own word metric (B and I merged, each word read from its last subword,
 see ``mtlner.training.metrics``); ``word_strict`` (B and I distinct) and ``entity`` (strict spans) sit
 beside it in ``metric_levels`` and ``class_averages``.
+
+The paper's tables read the linear head's rows only (``io.linear_only`` in :func:`build_tables`
+and :func:`write_all_tables`); with CRF rows, ``heads`` and ``heads_significance`` compare the
+two heads (``mtlner.report.heads``).
 """
 
 from __future__ import annotations
@@ -15,15 +19,22 @@ from pathlib import Path
 import pandas as pd
 
 from mtlner.errors import UserError
-from mtlner.report.io import load_corpus_stats, load_results, write_table
+from mtlner.report import heads as head_tables
+from mtlner.report.io import has_crf, linear_only, load_corpus_stats, load_results, write_table
 from mtlner.report.stats import pearson
 
 WORD, WORD_STRICT, ENTITY = "word", "word_strict", "entity"
 
 
 def table_names(
-    entity_ablation: bool = True, paper: bool = True, significance: bool = True, baseline: bool = False
+    entity_ablation: bool = True,
+    paper: bool = True,
+    significance: bool = True,
+    baseline: bool = False,
+    heads=("linear",),
 ) -> list[str]:
+    """The tables `mtlner tables` writes; ``heads``: the heads of the grid (config ``heads``),
+    the CRF comparisons only when ``crf`` is among them."""
     names = ["table1_corpus", "table2_stl", "table3_mtl", "table4_stl_data_ablation", "table5_mtl_data_ablation"]
     if entity_ablation:
         names.append("table6_entity_ablation")
@@ -34,6 +45,8 @@ def table_names(
         names.append("paper_comparison")
     if significance:
         names.append("significance")
+    if "crf" in heads:
+        names += ["heads"] + (["heads_significance"] if significance else [])
     return names
 
 
@@ -231,7 +244,7 @@ def significance_table(significance: pd.DataFrame, corpus) -> pd.DataFrame:
     ]
     columns = [c for c in columns if c in significance]  # note: frames from before it existed lack it
     named = corpus[["task", "entity", "dataset"]].merge(significance[columns], on="task", how="inner")
-    order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2}
+    order = {"mtl_vs_stl": 0, "stl_from_mtl_vs_stl": 1, "ablation_vs_0": 2, "crf_vs_linear": 3}
     named = named.assign(_order=named["comparison"].map(order)).sort_values(
         ["_order", "kind", "ablation", "entity", "dataset"]
     )
@@ -338,13 +351,27 @@ TITLES = {
     "class_averages": "Class averages: unweighted mean test F1 over the datasets of each entity type (se = standard error)",
     "correlations": "Pearson correlation of test F1 with dataset features (ablation 0)",
     "paper_comparison": "Our word-level test F1 beside the paper's (Rodriguez et al. 2022, Tables 1-3)",
+    "heads": "Linear head (the paper's) against CRF head: test F1 at the three metric levels (word, word_strict, "
+    "entity) per job kind, task and fraction of training data removed, mean over seeds, and CRF minus linear "
+    "(difference of the seed means); seeds_<head>: seeds run",
+    "heads_significance": "CRF head against linear head: paired bootstrap over test documents of entity-level test "
+    "F1, A (crf) minus B (linear), same seeds paired; 95% bootstrap interval of the difference; p two-sided, p_holm "
+    "Holm-corrected across the tasks of each (kind, ablation); note: UNRELIABLE where the test split has fewer than "
+    "20 documents to resample",
 }
 
 
 def build_tables(
-    results: pd.DataFrame, corpus: pd.DataFrame, paper_dir=None, names=None, significance=None
+    results: pd.DataFrame,
+    corpus: pd.DataFrame,
+    paper_dir=None,
+    names=None,
+    significance=None,
+    head_significance=None,
 ) -> dict[str, pd.DataFrame]:
-    """``significance``: the frame of ``bootstrap.significance`` (p-value columns and table), or None."""
+    """``significance``: the frame of ``bootstrap.significance`` (p-value columns and table), or None;
+    ``head_significance``: that of ``bootstrap.head_significance`` (CRF vs linear), or None."""
+    every_head, results = results, linear_only(results)
     builders = {
         "table1_corpus": lambda: table1_corpus(corpus),
         "table2_stl": lambda: table2_stl(results, corpus),
@@ -359,12 +386,18 @@ def build_tables(
         "correlations": lambda: correlations(results, corpus),
         "paper_comparison": lambda: paper_comparison(results, corpus, paper_dir),
         "significance": lambda: significance_table(significance, corpus),
+        "heads": lambda: head_tables.heads_table(every_head, corpus),
+        "heads_significance": lambda: significance_table(head_significance, corpus),
     }
     if names is None:
         has_ea = (results["kind"] == "stl_from_mtl").any()
         has_baseline = (results["kind"] == "baseline").any()
         names = table_names(
-            entity_ablation=has_ea, paper=bool(paper_dir), significance=significance is not None, baseline=has_baseline
+            entity_ablation=has_ea,
+            paper=bool(paper_dir),
+            significance=significance is not None,
+            baseline=has_baseline,
+            heads=head_tables.heads_in(every_head),
         )
     return {name: builders[name]() for name in names}
 
@@ -373,20 +406,28 @@ def write_all_tables(
     results_csv, corpus_stats, out_dir, paper_dir=None, predictions=None, rounds: int = 1000, seed: int = 1
 ) -> list[Path]:
     """All tables; with ``predictions`` (every job's predictions/<task>.test.tsv) also the
-    bootstrap p-values (table3, table7) and the significance table."""
-    results = load_results(results_csv)
+    bootstrap p-values (table3, table7) and the significance table. With CRF rows also the
+    head comparisons (``heads``; with predictions ``heads_significance``)."""
+    every_head = load_results(results_csv)
+    results = linear_only(every_head)
     corpus = load_corpus_stats(corpus_stats)
     has_ea = (results["kind"] == "stl_from_mtl").any()
     has_baseline = (results["kind"] == "baseline").any()
     names = table_names(
-        entity_ablation=has_ea, paper=bool(paper_dir), significance=bool(predictions), baseline=has_baseline
+        entity_ablation=has_ea,
+        paper=bool(paper_dir),
+        significance=bool(predictions),
+        baseline=has_baseline,
+        heads=head_tables.heads_in(every_head),
     )
-    sig = None
+    sig = head_sig = None
     if predictions:
-        from mtlner.report.bootstrap import significance
+        from mtlner.report.bootstrap import head_significance, significance
 
         sig = significance(results, predictions, rounds=rounds, seed=seed)
+        if has_crf(every_head):
+            head_sig = head_significance(every_head, predictions, rounds=rounds, seed=seed)
     written = []
-    for name, frame in build_tables(results, corpus, paper_dir, names, sig).items():
+    for name, frame in build_tables(every_head, corpus, paper_dir, names, sig, head_sig).items():
         written += write_table(frame, Path(out_dir) / name, TITLES[name])
     return written

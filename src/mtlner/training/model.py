@@ -239,6 +239,7 @@ def _check_encoder_folder(encoder: Path) -> int | None:
 
 
 def _read_state(path: Path, what: str) -> dict:
+    """The state dict in ``path`` (``what``: "heads" or "CRF", for the messages)."""
     if not path.is_file():
         raise UserError(f"{path} is not a file", hint=_RECOPY)
     try:
@@ -250,7 +251,7 @@ def _read_state(path: Path, what: str) -> dict:
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
-        raise UserError(f"{path} is not a state dict of task {what}s", hint=_RECOPY)
+        raise UserError(f"{path} is not a state dict of task {what.removesuffix('s')}s", hint=_RECOPY)
     return state
 
 
@@ -276,7 +277,7 @@ def _check_crfs(path: Path, tasks: dict[str, str]) -> None:
 
 
 def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
-    state = _read_state(path, "head")
+    state = _read_state(path, "heads")
     expected = {f"{t}.{p}" for t in tasks for p in ("weight", "bias")}
     if set(state) != expected:
         found = sorted({k.rsplit(".", 1)[0] for k in state})
