@@ -90,3 +90,42 @@ def test_missing_tables_are_a_clear_error(tmp_path):
 
     with pytest.raises(UserError, match="table1_corpus.csv is missing"):
         build_page(tmp_path, PAPER, "x")
+
+
+def test_the_crf_section_counts_wins_gaps_and_mtl_vs_stl_from_the_head_tables(tmp_path):
+    from mtlner.report.reference import crf_heads_section
+
+    assert crf_heads_section(tmp_path) == []  # a linear-only run has no heads table and no section
+    rows = [  # kind, without, task, entity_linear, entity_crf
+        ("stl", "", "a", 0.50, 0.60),
+        ("stl", "", "b", 0.70, 0.65),
+        ("mtl", "", "a", 0.55, 0.58),
+        ("mtl", "", "b", 0.60, 0.70),
+        ("mtl", "gene", "a", 0.10, 0.90),  # MTL without a type: not the MTL of the comparison
+    ]
+    heads = pd.DataFrame(
+        [
+            {"kind": k, "without": w, "ablation": 0.0, "entity": "gene", "dataset": t.upper(), "task": t,
+             "entity_linear": lin, "entity_crf": crf, "entity_crf_minus_linear": crf - lin}
+            for k, w, t, lin, crf in rows
+        ]
+    )  # fmt: skip
+    heads.to_csv(tmp_path / "heads.csv", index=False)
+    boundary = heads[["kind", "without", "ablation", "task"]].assign(
+        overlap_gap_linear=[0.2, 0.1, 0.3, 0.1, 0.0], overlap_gap_crf=[0.1, 0.1, 0.1, 0.05, 0.0]
+    )
+    boundary.to_csv(tmp_path / "heads_boundary_errors.csv", index=False)
+    pd.DataFrame(
+        [
+            {"kind": "stl", "ablation": 0.0, "task": "a", "delta": 0.1, "p_holm": 0.01},
+            {"kind": "stl", "ablation": 0.0, "task": "b", "delta": -0.05, "p_holm": 0.30},
+            {"kind": "mtl", "ablation": 0.0, "task": "b", "delta": 0.1, "p_holm": 0.02},
+        ]
+    ).to_csv(tmp_path / "heads_significance.csv", index=False)
+    text = "\n".join(crf_heads_section(tmp_path))
+    assert "**STL** (2 tasks): linear 0.600, CRF 0.625 (+0.025); the CRF is higher on 1 of 2" in text
+    assert "significantly better on 1 and worse on 0" in text
+    assert "linear 0.150, CRF 0.100." in text  # STL's mean overlap gap
+    assert "**MTL** (2 tasks): linear 0.575, CRF 0.640" in text  # without the MTL-without-gene row
+    # MTL > STL: linear on a (0.55 > 0.50) only; CRF on b (0.70 > 0.65) only
+    assert "MTL is higher on 1 of 2 tasks with linear heads and on 1 of 2 with CRF heads" in text

@@ -30,6 +30,8 @@ from mtlner.report.tables import class_averages  # noqa: E402
 
 COLOURS = {"cell_line": "#1b9e77", "chemical": "#d95f02", "gene": "#7570b3", "species": "#e7298a"}
 KIND_LABELS = {"stl": "STL", "mtl": "MTL", "stl_from_mtl": "STL from MTL without type"}
+# CRF-head jobs where a figure files them as kinds of their own (the cross-corpus heat maps)
+KIND_LABELS |= {f"{kind}_crf": f"{label}, CRF" for kind, label in list(KIND_LABELS.items())}
 
 
 def figure_names(entity_ablation: bool = True) -> list[str]:

@@ -182,6 +182,8 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
         )
     out.append("")
 
+    out += crf_heads_section(tables_dir)
+
     sections = [
         (
             "Table 1. Mentions per split (total, unique)",
@@ -213,6 +215,75 @@ def build_page(tables_dir: str | Path, paper_dir: str | Path, title: str, notes:
         out += [f"## {heading}", "", "Each of our columns is followed by the paper's (`_paper`).", ""]
         out += [_markdown(_side_by_side(ours[name], paper[name], columns)), ""]
     return "\n".join(out) + "\n"
+
+
+KIND_NAMES = {"stl": "STL", "mtl": "MTL", "stl_from_mtl": "STL from MTL without the type"}
+
+
+def crf_heads_section(tables_dir: str | Path) -> list[str]:
+    """ "CRF heads" (ours only; the paper's section 7 proposes the CRF) from the tables heads,
+    heads_boundary_errors and heads_significance, at no data removed: per model kind the mean
+    entity F1 of each head, the strict-vs-overlap gap of each, how many tasks the CRF wins and
+    significantly (Holm) wins or loses, and MTL vs STL under each head. Empty without CRF jobs."""
+    tables_dir = Path(tables_dir)
+    heads = _read(tables_dir, "heads", required=False)
+    if heads is None or heads.empty:
+        return []
+    boundary = _read(tables_dir, "heads_boundary_errors", required=False)
+    tests = _read(tables_dir, "heads_significance", required=False)
+
+    def full_mtl_at_zero(frame: pd.DataFrame) -> pd.DataFrame:
+        """No data removed; of the MTL rows only the MTL with every type (not MTL without one)."""
+        without = frame["without"].fillna("").astype(str)
+        return frame[(frame["ablation"].abs() < 1e-9) & ((frame["kind"] != "mtl") | (without == ""))]
+
+    at_zero = full_mtl_at_zero(heads)
+    boundary = full_mtl_at_zero(boundary) if boundary is not None else None
+    out = [
+        "## CRF heads (ours only)",
+        "",
+        "The paper's section 7 proposes a CRF on top of the encoder for the boundaries its models miss. Here every "
+        "model kind ran with both heads (docs/method.md, CRF heads), on the same data and seeds; entity-level "
+        "(strict) test F1 with no data removed, mean over tasks (tables heads, heads_boundary_errors, "
+        "heads_significance):",
+        "",
+    ]
+    for kind, rows in at_zero.groupby("kind", sort=False):
+        line = (
+            f"- **{KIND_NAMES.get(kind, kind)}** ({len(rows)} tasks): linear {rows['entity_linear'].mean():.3f}, "
+            f"CRF {rows['entity_crf'].mean():.3f} ({rows['entity_crf_minus_linear'].mean():+.3f}); the CRF is higher "
+            f"on {int((rows['entity_crf_minus_linear'] > 0).sum())} of {len(rows)}"
+        )
+        if tests is not None and not tests.empty:
+            mine = tests[(tests["kind"] == kind) & (tests["ablation"].abs() < 1e-9)]
+            better = int(((mine["p_holm"] < 0.05) & (mine["delta"] > 0)).sum())
+            worse = int(((mine["p_holm"] < 0.05) & (mine["delta"] < 0)).sum())
+            line += f", significantly better on {better} and worse on {worse} (paired bootstrap, Holm)"
+        if boundary is not None and not boundary.empty:
+            gaps = boundary[boundary["kind"] == kind]
+            if not gaps.empty:
+                line += (
+                    f"; overlap minus strict F1 (what boundary slips cost): linear "
+                    f"{gaps['overlap_gap_linear'].mean():.3f}, CRF {gaps['overlap_gap_crf'].mean():.3f}"
+                )
+        out.append(line + ".")
+    stl = at_zero[at_zero["kind"] == "stl"].set_index("task")
+    mtl = at_zero[at_zero["kind"] == "mtl"].set_index("task")
+    both = stl.index.intersection(mtl.index)
+    if len(both):
+        wins = {h: int((mtl.loc[both, f"entity_{h}"] > stl.loc[both, f"entity_{h}"]).sum()) for h in ("linear", "crf")}
+        out.append(
+            f"- **MTL vs STL** (entity F1): MTL is higher on {wins['linear']} of {len(both)} tasks with linear heads "
+            f"and on {wins['crf']} of {len(both)} with CRF heads."
+        )
+    out.append("")
+    columns = ["kind", "entity", "dataset", "entity_linear", "entity_crf", "entity_crf_minus_linear"]
+    table = at_zero[columns]
+    if boundary is not None and not boundary.empty:
+        gaps = boundary[["kind", "task", "overlap_gap_linear", "overlap_gap_crf"]]
+        table = at_zero[[*columns, "task"]].merge(gaps, on=["kind", "task"], how="left").drop(columns="task")
+    out += [_markdown(table), ""]
+    return out
 
 
 def write_reference(
