@@ -199,7 +199,7 @@ def _leaks(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mtlner.training.config import TrainConfig
+    from mtlner.training.config import HEADS, TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="mtlner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -273,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(TrainConfig):
         if f.name == "seed":
             p.add_argument("--seed", type=int, default=f.default)
+        elif f.name == "head":
+            p.add_argument(
+                "--head",
+                choices=HEADS,
+                default=f.default,
+                help="linear (the paper's) or crf (a linear-chain CRF over each task's words)",
+            )
         elif f.type in ("bool", bool):
             p.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=f.default)
         else:

@@ -17,10 +17,13 @@ def _rows(path):
 
 
 def test_a_tiny_run_with_both_heads_builds_every_table_and_figure(tmp_path):
+    # a finished linear-only run first: adding crf to heads must train the CRF jobs alone
+    snakemake(tmp_path, config=tiny_config(tmp_path, ablation_levels=[0.0]))
     config = tiny_config(tmp_path, heads=["linear", "crf"], ablation_levels=[0.0])
     planned = job_counts(snakemake(tmp_path, "-n", config=config, quiet=False).stdout)
-    for rule in ("stl", "mtl_saved", "mtl_without", "stl_from_mtl"):
-        assert planned[f"train_{rule}_crf"] == planned[f"train_{rule}"] > 0, planned
+    trained = {rule for rule in planned if rule.startswith("train_")}
+    assert trained == {f"train_{r}_crf" for r in ("stl", "mtl_saved", "mtl_without", "stl_from_mtl")}, planned
+    assert planned["train_stl_crf"] == 2 and planned["train_stl_from_mtl_crf"] == 2
     snakemake(tmp_path, config=config)
     results = tmp_path / "results"
 
