@@ -108,6 +108,12 @@ def test_fixture_run_with_keep_going(tmp_path, test_registry):
     assert train.startswith("-DOCSTART-\tO\n\nThe\tO\nHeLa\tB-cell_line\n")
     assert (work / "results" / "huner" / "cellline_cll" / "conversion_report.json").exists()
     assert (work / "resources" / "huner" / "downloads" / "cll" / "download.json").exists()
+    # the mirror of the next run listens on another port: the CLL chain is done, nothing reruns
+    # (`make reference` twice retrained everything when the URL base was a plain param)
+    config["huner_url_base"] = "http://127.0.0.1:9"
+    cll = [f"results/huner/cellline_cll/{part}.tsv" for part in ("train", "dev", "test")]
+    again = run_snakemake(work, config, "-n", *cll)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout
 
 
 def test_the_paper_grid_converts_with_huners_whole_words(tmp_path):

@@ -38,8 +38,12 @@ for _task in HUNER_TASKS:
 _HUNER_SPEC = _HUNER_REGISTRY["tasks"]
 # the same launcher as every rule (common.smk), for `python -m mtlner.data.huner`
 HUNER_LAUNCHER = Launcher(_python_command("mtlner.data.huner"))
-HUNER_OPTIONS = f"--registry {shlex.quote(_HUNER_REGISTRY_PATH)}" + (
-    f" --url-base {shlex.quote(config['huner_url_base'])}" if config.get("huner_url_base") else ""
+# A Launcher, not a string: Snakemake's params trigger skips it, so a mirror served on another
+# port (`mtlner.data.mirror` picks a free one every run) or a moved checkout reruns no HUNER job
+# and so retrains nothing; what a download fetched is checked by its sha256 (download.json).
+HUNER_OPTIONS = Launcher(
+    f"--registry {shlex.quote(_HUNER_REGISTRY_PATH)}"
+    + (f" --url-base {shlex.quote(config['huner_url_base'])}" if config.get("huner_url_base") else "")
 )
 _NETWORK = config["huner_download"]  # the schema's defaults applied
 HUNER_NETWORK = f"--timeout {_NETWORK['timeout']} --retries {_NETWORK['retries']} --backoff {_NETWORK['backoff']}"
