@@ -54,8 +54,8 @@ def _side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, columns: list[str]) -
 
 
 def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3f}"
+    if isinstance(value, float):  # round(...) + 0.0: no "-0.000" for a tiny negative
+        return "" if math.isnan(value) else f"{round(value, 3) + 0.0:.3f}"
     return str(value)
 
 
@@ -250,7 +250,7 @@ def crf_heads_section(tables_dir: str | Path) -> list[str]:
     ]
     for kind, rows in at_zero.groupby("kind", sort=False):
         line = (
-            f"- **{KIND_NAMES.get(kind, kind)}** ({len(rows)} tasks): linear {rows['entity_linear'].mean():.3f}, "
+            f"- **{KIND_NAMES.get(kind, kind)}** ({len(rows)} task{'s' if len(rows) != 1 else ''}): linear {rows['entity_linear'].mean():.3f}, "
             f"CRF {rows['entity_crf'].mean():.3f} ({rows['entity_crf_minus_linear'].mean():+.3f}); the CRF is higher "
             f"on {int((rows['entity_crf_minus_linear'] > 0).sum())} of {len(rows)}"
         )
@@ -264,7 +264,7 @@ def crf_heads_section(tables_dir: str | Path) -> list[str]:
             if not gaps.empty:
                 line += (
                     f"; overlap minus strict F1 (what boundary slips cost): linear "
-                    f"{gaps['overlap_gap_linear'].mean():.3f}, CRF {gaps['overlap_gap_crf'].mean():.3f}"
+                    f"{_fmt(gaps['overlap_gap_linear'].mean())}, CRF {_fmt(gaps['overlap_gap_crf'].mean())}"
                 )
         out.append(line + ".")
     stl = at_zero[at_zero["kind"] == "stl"].set_index("task")
