@@ -7,6 +7,7 @@ import pytest
 
 from mtlner.cli import main
 from mtlner.report.cost import cost_table, grid_subwords, job_costs, projection, throughput
+from tests.helpers.metrics import with_head
 
 
 def _metrics(path, kind, tasks, ablation=0.0, train_s=10.0, eval_s=2.0, epochs=2, checkpoint_s=0.0, kept=1.0):
@@ -149,18 +150,9 @@ def test_cli_names_a_paper_dir_without_table1(tmp_path, capsys):
     assert str(tmp_path / "empty" / "table1_mentions.csv") in capsys.readouterr().err
 
 
-def _with_head(path, head):
-    """A copy of a metrics.json in a crf/ folder beside it, with ``head`` set."""
-    data = json.loads(path.read_text())
-    crf = path.parent / "crf" / "metrics.json"
-    crf.parent.mkdir(parents=True, exist_ok=True)
-    crf.write_text(json.dumps(data | {"head": head}))
-    return crf
-
-
 def test_cost_gives_crf_jobs_kinds_of_their_own_and_prices_the_grid_from_linear_stl(tmp_path):
     linear = _metrics(tmp_path / "1.json", "stl", ["a"], train_s=10, eval_s=2)
-    crf = _with_head(_metrics(tmp_path / "2" / "m.json", "stl", ["a"], train_s=30, eval_s=2), "crf")
+    crf = with_head(_metrics(tmp_path / "2" / "m.json", "stl", ["a"], train_s=30, eval_s=2), "crf")
     jobs = job_costs([linear, crf], STATS)
     table = cost_table(jobs).set_index("kind")
     assert list(table.index) == ["stl", "stl_crf", "all"]

@@ -14,6 +14,7 @@ from mtlner.errors import UserError
 from mtlner.training.loop import Task, TrainConfig
 from mtlner.data.labels import LABEL_ID, LABELS, SPECIAL
 from mtlner.data.windows import Window
+from tests.helpers.metrics import with_head
 
 
 GENE_B, GENE_I = 7, 8  # subword ids the toy model tags B and I; every other id is O
@@ -175,22 +176,13 @@ def test_table_and_heat_map_give_an_evaluation_only_target_a_column_of_its_own(t
     assert len(written) == 4
 
 
-def _with_head(path, head):
-    """A copy of a metrics.json in a crf/ folder beside it, with ``head`` set."""
-    data = json.loads(path.read_text())
-    crf = path.parent / "crf" / "metrics.json"
-    crf.parent.mkdir(parents=True, exist_ok=True)
-    crf.write_text(json.dumps(data | {"head": head}))
-    return crf
-
-
 def test_cross_corpus_gives_crf_jobs_kinds_of_their_own_and_leaves_the_linear_rows(tmp_path):
     paths = [
         _metrics(tmp_path, "stl", {"a": 0.8}, [("a", "b", 0.5)]),
         _metrics(tmp_path, "stl", {"b": 0.7}, [("b", "a", 0.6)]),
     ]
     # the CRF twin of the first job: same key, other scores; it would replace b's own in-corpus F1 too
-    crf = _with_head(_metrics(tmp_path / "c", "stl", {"b": 0.1}, [("b", "a", 0.05)]), "crf")
+    crf = with_head(_metrics(tmp_path / "c", "stl", {"b": 0.1}, [("b", "a", 0.05)]), "crf")
     linear = cross_corpus_table(paths)
     both = cross_corpus_table(paths + [crf])
     assert both[both["kind"] == "stl"].reset_index(drop=True).equals(linear)

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from mtlner.errors import UserError
+from mtlner.report.io import job_kind
 
 
 def load_window_stats(paths) -> dict[str, dict]:
@@ -61,7 +62,7 @@ def job_costs(metrics_paths, window_stats: dict[str, dict]) -> pd.DataFrame:
         rows.append(
             {
                 # a CRF job is its own row (stl_crf, ...): its cost per epoch beside the linear head's
-                "kind": data["kind"] + ("_crf" if data.get("head", "linear") == "crf" else ""),
+                "kind": job_kind(data),
                 "without": data.get("without") or "",
                 "ablation": float(data["ablation"]),
                 "seed": int(data["seed"]),

@@ -58,14 +58,15 @@ def cross_corpus_table(metrics_paths) -> pd.DataFrame:
     """One row per (job, source, target) from the ``cross_corpus`` lists of the jobs' metrics.json."""
     import pandas as pd
 
+    from mtlner.report.io import job_kind
+
     jobs = []
     in_corpus: dict[tuple, dict] = {}  # (kind, without, ablation, seed, task) -> its test scores
     for path in metrics_paths:
         data = _read(path)
         # a CRF job is a kind of its own (stl_crf, ...): its own rows and heat-map panel, and its
         # targets' in-corpus F1 from the CRF jobs of the same ablation and seed
-        kind = data["kind"] + ("_crf" if data.get("head", "linear") == "crf" else "")
-        job = (kind, data.get("without") or "", float(data["ablation"]), int(data["seed"]))
+        job = (job_kind(data), data.get("without") or "", float(data["ablation"]), int(data["seed"]))
         for task, result in data["tasks"].items():
             in_corpus[job + (task,)] = result["test"]
         jobs.append((job, data))

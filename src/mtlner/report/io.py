@@ -64,6 +64,12 @@ def heads_of(frame: pd.DataFrame) -> pd.Series:
     return frame["head"].astype(object).fillna(LINEAR).replace("", LINEAR)
 
 
+def job_kind(metrics: dict) -> str:
+    """A metrics.json's kind where a table files CRF jobs as kinds of their own (cost, cross-corpus):
+    ``stl``, ``mtl``, ... for the linear head, ``stl_crf``, ``mtl_crf``, ... for the CRF head."""
+    return metrics["kind"] + ("_crf" if metrics.get("head", LINEAR) == CRF else "")
+
+
 def has_crf(frame: pd.DataFrame) -> bool:
     return bool((heads_of(frame) == CRF).any())
 

@@ -255,19 +255,24 @@ def _read_state(path: Path, what: str) -> dict:
     return state
 
 
+def _check_task_keys(path: Path, state: dict, tasks: dict[str, str], parts, what: str) -> None:
+    """``state`` holds ``<task>.<part>`` for exactly the tasks model.json lists, else a UserError
+    naming both files (``what``: "heads" or "CRFs", for the message)."""
+    if set(state) != {f"{t}.{p}" for t in tasks for p in parts}:
+        found = sorted({k.rsplit(".", 1)[0] for k in state})
+        raise UserError(
+            f"{path} holds {what} for {', '.join(found) or 'no task'} but {path.parent / 'model.json'} lists "
+            f"{', '.join(tasks)}: the two files come from different models",
+            hint=_RECOPY,
+        )
+
+
 def _check_crfs(path: Path, tasks: dict[str, str]) -> None:
     """crf.pt: start, end and transition scores over the IOB states of every task."""
     state = _read_state(path, "CRF")
     states = len(LinearChainCRF(LABELS).state_ids)
     shapes = {"start": (states,), "end": (states,), "transitions": (states, states)}
-    expected = {f"{t}.{p}" for t in tasks for p in shapes}
-    if set(state) != expected:
-        found = sorted({k.rsplit(".", 1)[0] for k in state})
-        raise UserError(
-            f"{path} holds CRFs for {', '.join(found) or 'no task'} but {path.parent / 'model.json'} lists "
-            f"{', '.join(tasks)}: the two files come from different models",
-            hint=_RECOPY,
-        )
+    _check_task_keys(path, state, tasks, shapes, "CRFs")
     for key, tensor in state.items():
         want = shapes[key.rsplit(".", 1)[1]]
         if tuple(tensor.shape) != want:
@@ -278,14 +283,7 @@ def _check_crfs(path: Path, tasks: dict[str, str]) -> None:
 
 def _check_heads(path: Path, tasks: dict[str, str], hidden: int | None) -> None:
     state = _read_state(path, "heads")
-    expected = {f"{t}.{p}" for t in tasks for p in ("weight", "bias")}
-    if set(state) != expected:
-        found = sorted({k.rsplit(".", 1)[0] for k in state})
-        raise UserError(
-            f"{path} holds heads for {', '.join(found) or 'no task'} but {path.parent / 'model.json'} lists "
-            f"{', '.join(tasks)}: the two files come from different models",
-            hint=_RECOPY,
-        )
+    _check_task_keys(path, state, tasks, ("weight", "bias"), "heads")
     for task in tasks:
         weight, bias = state[f"{task}.weight"], state[f"{task}.bias"]
         want = (len(LABELS), hidden if hidden is not None else weight.shape[-1])
